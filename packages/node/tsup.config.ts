@@ -8,5 +8,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
-  external: ['@modelriver/client', 'express', 'fastify'],
+  external: ['@modelriver/client', 'ws', 'express', 'fastify'],
 });

@@ -154,14 +154,21 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * An event handler property, compared bivariantly (method-style) so that the DOM's
+ * `(ev: Event) => any` and `ws`'s `(event: WebSocket.Event) => void` handlers fit
+ * without a cast.
+ */
+export type WebSocketHandler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
 /** Minimal WebSocket surface the client uses (browser WebSocket and `ws` both fit). */
 export interface WebSocketLike {
   readonly readyState: number;
   readonly bufferedAmount?: number;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
+  onopen: WebSocketHandler<unknown> | null;
+  onclose: WebSocketHandler<{ code: number; reason: string; wasClean?: boolean }> | null;
+  onerror: WebSocketHandler<unknown> | null;
+  onmessage: WebSocketHandler<{ data: unknown }> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
@@ -193,6 +200,8 @@ export interface ModelRiverClientOptions {
   storageKeyPrefix?: string;
   /** Heartbeat interval in ms. Default 30 000. */
   heartbeatInterval?: number;
+  /** A join not answered within this many ms is retried under the `rejoin` policy. Default 10 000. */
+  joinTimeout?: number;
   /** A persisted request older than this is dropped. Default 300 000. */
   requestTimeout?: number;
   /** Socket reconnection policy, or `false` to never reconnect. */

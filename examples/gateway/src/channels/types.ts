@@ -16,6 +16,46 @@ export interface ChannelHubOptions {
   /** How long a socket may stay over the hard cap before it is closed. Default 5 s. */
   hardCapGraceMs?: number;
   now?: () => number;
+  /** A socket that sends nothing (not even a heartbeat) for this long is closed. Default 60 s. */
+  idleTimeoutMs?: number;
+  /** Period of the one shared sweep (idle sockets, hard cap, expired tokens). Default 1 s. */
+  sweepIntervalMs?: number;
+  /** Client frames larger than this are dropped unread (the socket stays open). Default 64 KiB. */
+  maxFrameBytes?: number;
+  /** Cap on the delta of one merged `tokens` frame, in UTF-16 units. Default 16384. */
+  maxMergedChars?: number;
+  /** Source of token entropy. Default `crypto.randomBytes`. */
+  randomBytes?: (size: number) => Uint8Array;
+  /** Told after every successful join, once its reply and replay have been written. */
+  onJoin?: (info: JoinInfo) => void;
+  /** Told of exceptions thrown by hooks (`onCancel`, `onJoin`); they never reach the sockets. */
+  onError?: (error: unknown) => void;
+}
+
+/** A successful join, as reported to {@link ChannelHubOptions.onJoin}. */
+export interface JoinInfo {
+  channelId: string;
+  topic: string;
+  /** The `last_seq` the client asked to resume after (0 when absent or invalid). */
+  fromSeq: number;
+  /** The channel's latest seq at the join. */
+  lastSeq: number;
+}
+
+/** Counters returned by {@link ChannelHub.stats}. */
+export interface ChannelHubStats {
+  sockets: number;
+  channels: number;
+  /** Sockets currently joined to a channel. */
+  joined?: number;
+  /** Joined sockets with events waiting for them to drain. */
+  lagging?: number;
+  /** Unused, unexpired connect and resume tokens. */
+  tokens?: number;
+  /** Client frames dropped as undecodable since the hub started. */
+  droppedFrames?: number;
+  /** Sockets closed for staying over the hard cap. */
+  slowClosed?: number;
 }
 
 /** The WebSocket side of the gateway: tokens, joins, replay, live delivery. */
@@ -28,7 +68,7 @@ export interface ChannelHub {
   /** Serves `/socket/websocket` upgrades on this HTTP server. */
   attach(server: Server): void;
   close(): Promise<void>;
-  stats(): { sockets: number; channels: number };
+  stats(): ChannelHubStats;
 }
 
 export interface ChannelHandle {

@@ -32,5 +32,7 @@ export interface WebhookDispatcher {
   deadLetters(): WebhookDelivery[];
   /** Puts a dead-lettered delivery back in line (first attempt at once). */
   replay(deliveryId: string): WebhookDelivery | undefined;
+  /** The delivery with this id, while it is remembered (optional: added by the dispatcher helper). */
+  get?(deliveryId: string): WebhookDelivery | undefined;
   close(): void;
 }

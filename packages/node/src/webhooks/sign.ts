@@ -1,4 +1,7 @@
-import { createHmac } from 'node:crypto';
+import { standardWebhooksKey } from './encoding.js';
+import { loadNodeCrypto } from './node-crypto.js';
+
+export { standardWebhooksKey };
 
 /** What `signWebhook` needs: the exact body bytes as they will be sent. */
 export interface SignWebhookInput {
@@ -12,31 +15,24 @@ export interface SignWebhookInput {
   timestamp: number;
 }
 
-/** Both header sets of contract §3. */
-export interface WebhookSignatureHeaders {
+/**
+ * Both header sets of contract §3. A type alias (not an interface) so that it is assignable
+ * to header records such as `WebhookHeaders` and `HeadersInit`.
+ */
+export type WebhookSignatureHeaders = {
   'mr-timestamp': string;
   'mr-webhook-id': string;
   'mr-signature': string;
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
-
-/**
- * Decodes the Standard Webhooks key: base64 of what follows `whsec_`.
- * Returns null when the secret is not valid base64.
- */
-export function standardWebhooksKey(secret: string): Uint8Array | null {
-  const b64 = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
-  if (b64.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return null;
-  return Buffer.from(b64, 'base64');
-}
+};
 
 /**
  * Signs a webhook body with both header sets: `mr-signature` (hex HMAC-SHA256 keyed by the
  * whole secret string, over `{timestamp}.{body}`) and the Standard Webhooks headers
  * (`v1,` + base64 HMAC-SHA256 keyed by the decoded secret, over `{id}.{timestamp}.{body}`).
- * Meant for gateways and for tests of webhook receivers.
+ * Meant for gateways and for tests of webhook receivers. Needs `node:crypto`.
  *
  * @example
  * ```ts
@@ -47,12 +43,13 @@ export function standardWebhooksKey(secret: string): Uint8Array | null {
  */
 export function signWebhook(input: SignWebhookInput): WebhookSignatureHeaders {
   const { body, secret, id, timestamp } = input;
-  const ts = String(timestamp);
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const mr = createHmac('sha256', secret).update(`${ts}.`).update(bytes).digest('hex');
+  const crypto = loadNodeCrypto();
+  if (!crypto) throw new TypeError('signWebhook needs node:crypto, which this runtime lacks');
   const key = standardWebhooksKey(secret);
   if (!key) throw new TypeError('signWebhook: the secret must be "whsec_" followed by base64');
-  const sw = createHmac('sha256', key).update(`${id}.${ts}.`).update(bytes).digest('base64');
+  const ts = String(timestamp);
+  const mr = crypto.createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
+  const sw = crypto.createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest('base64');
   return {
     'mr-timestamp': ts,
     'mr-webhook-id': id,

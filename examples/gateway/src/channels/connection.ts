@@ -1,0 +1,117 @@
+import type { WebSocket } from 'ws';
+import { pushFrame } from './frames.js';
+import type { Channel } from './channel.js';
+import type { OutgoingEvent } from './log.js';
+
+/** `WebSocket.OPEN`, inlined to keep `ws` a type-only import here. */
+const OPEN = 1;
+
+/** Flow-control settings shared by every connection of a hub. */
+export interface DeliveryLimits {
+  /** `bufferedAmount` above which nothing more is written until the socket drains. */
+  readonly highWaterMark: number;
+  /** Cap on the delta of one merged `tokens` frame, in UTF-16 units. */
+  readonly maxMergedChars: number;
+}
+
+/**
+ * One client socket and its (at most one) subscription. A token is bound to one topic, so a
+ * socket can only ever join that topic; a second join replaces the first.
+ *
+ * Delivery is a cursor into the channel's shared log (`sentSeq`), not a per-socket queue: a
+ * socket that falls behind costs no memory beyond the log the channel keeps anyway, and catching
+ * up is the same code path as the replay on join (runs of `tokens` merged, everything in seq
+ * order, nothing skipped or sent twice).
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection(ws, topic, Date.now(), limits);
+ * conn.subscribe(channel, '1', 0); // join_ref "1", replay from the start
+ * conn.flush(false);                // writes the replay, up to the high-water mark
+ * ```
+ */
+export class Connection {
+  /** When the client last sent anything (heartbeats included). */
+  lastSeenAt: number;
+  channel: Channel | null = null;
+  /** The join_ref of the current subscription, JSON-encoded once for every push. */
+  joinRefJson = 'null';
+  /** Highest seq written to this socket (or claimed by the client on join). */
+  sentSeq = 0;
+  /** True while events wait in the log for the socket to drain. */
+  lagging = false;
+  /** When `bufferedAmount` was first seen over the hard cap (-1: it is not). */
+  overCapSince = -1;
+  /** When the hub started closing this socket (-1: it has not). */
+  closingSince = -1;
+  /** Passed with every write: resumes delivery as the socket drains. One per socket, not per frame. */
+  private readonly written: (error?: Error | null) => void;
+
+  constructor(
+    readonly ws: WebSocket,
+    /** The topic this socket's token allows. */
+    readonly topic: string,
+    now: number,
+    private readonly limits: DeliveryLimits,
+  ) {
+    this.lastSeenAt = now;
+    this.written = (error) => {
+      if (!error && this.lagging) this.flush(false);
+    };
+  }
+
+  /** Writes one text frame (unless the socket is closing). */
+  send(text: string): void {
+    if (this.ws.readyState === OPEN) this.ws.send(text, this.written);
+  }
+
+  /** Starts delivering `channel` after `afterSeq`; call {@link flush} to send the replay. */
+  subscribe(channel: Channel, joinRef: string | null, afterSeq: number): void {
+    this.channel = channel;
+    this.joinRefJson = JSON.stringify(joinRef);
+    this.sentSeq = afterSeq;
+    this.lagging = false;
+  }
+
+  unsubscribe(): void {
+    this.channel = null;
+    this.lagging = false;
+  }
+
+  /**
+   * Live delivery of the entry just appended to the joined channel's log: written at once when
+   * the socket is caught up and under the high-water mark, otherwise left in the log for
+   * {@link flush} (which the write callbacks trigger as the socket drains).
+   */
+  offer(entry: OutgoingEvent): void {
+    const channel = this.channel;
+    if (channel === null || entry.seq <= this.sentSeq) return;
+    if (!this.lagging && entry.seq === this.sentSeq + 1 && this.ws.bufferedAmount <= this.limits.highWaterMark) {
+      this.send(pushFrame(this.joinRefJson, channel.topicJson, entry.event, entry.json));
+      this.sentSeq = entry.seq;
+    } else {
+      this.lagging = true;
+    }
+  }
+
+  /**
+   * Sends what the log holds after `sentSeq`, merging runs of `tokens`, until caught up or until
+   * the socket is over the high-water mark (`force` ignores the mark: the log is about to go).
+   */
+  flush(force: boolean): void {
+    const channel = this.channel;
+    if (channel === null) return;
+    const { log } = channel;
+    while (this.sentSeq < log.lastSeq) {
+      if (this.ws.readyState !== OPEN) return;
+      if (!force && this.ws.bufferedAmount > this.limits.highWaterMark) {
+        this.lagging = true;
+        return;
+      }
+      const next = log.next(this.sentSeq, this.limits.maxMergedChars) as OutgoingEvent;
+      this.send(pushFrame(this.joinRefJson, channel.topicJson, next.event, next.json));
+      this.sentSeq = next.seq;
+    }
+    this.lagging = false;
+  }
+}

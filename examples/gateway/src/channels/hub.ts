@@ -1,0 +1,494 @@
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { channelTopic, type Frame, type JoinErrorReason } from '@modelriver/client';
+import { Channel, type ChannelHost } from './channel.js';
+import { Connection, type DeliveryLimits } from './connection.js';
+import { ChannelHubError } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
+import { TokenStore } from './tokens.js';
+import { isUuid, parseTopic } from './topic.js';
+import type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats } from './types.js';
+
+/** The one path upgrades are served on (`{websocket_url}/websocket`). */
+export const SOCKET_PATH = '/socket/websocket';
+
+/**
+ * Close code for a socket that stayed over the hard cap for the grace period. Like HTTP 408, it
+ * tells the client it was too slow, not that it did something wrong: it reconnects and rejoins
+ * with its `last_seq`, and the replay gives it the rest.
+ */
+export const SLOW_CONSUMER_CLOSE_CODE = 4408;
+
+const DEFAULTS = {
+  tokenTtlMs: 5 * 60_000,
+  resumeTokenTtlMs: 10 * 60_000,
+  retentionMs: 10 * 60_000,
+  highWaterMark: 64 * 1024,
+  hardCap: 4 * 1024 * 1024,
+  hardCapGraceMs: 5_000,
+  idleTimeoutMs: 60_000,
+  sweepIntervalMs: 1_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxMergedChars: 16_384,
+} as const;
+
+/** Unused tokens are forgotten this often (their expiry is checked on use regardless). */
+const TOKEN_SWEEP_EVERY_MS = 30_000;
+
+/**
+ * `ws` closes a socket (1009) whose message exceeds this, so it is set well above `maxFrameBytes`:
+ * frames in between are dropped by the decoder with the socket kept open, and only absurd ones
+ * (a client streaming megabytes at us) cost the connection.
+ */
+const MIN_WS_MAX_PAYLOAD = 1024 * 1024;
+
+const OPEN = 1;
+const CLOSED = 3;
+
+/**
+ * Creates the WebSocket side of the gateway: connect tokens, Phoenix v2 joins, replay from the
+ * event log, live delivery with per-socket backpressure, and the shared sweep that closes idle and
+ * hopelessly slow sockets. See the contract, section 2.
+ *
+ * Throws a {@link ChannelHubError} (`invalid_project_id`, `invalid_option`) on bad options.
+ *
+ * @example
+ * ```ts
+ * const hub = createChannelHub({ projectId });
+ * hub.attach(httpServer);
+ * const channel = hub.open(channelId, { onCancel: () => controller.abort() });
+ * const wsToken = hub.issueToken(channelId); // goes into the 202 ack
+ * channel.publish('tokens', { delta: 'Hello' });
+ * channel.publish('response', { status: 'success', channel_id: channelId, content: 'Hello', meta: {} });
+ * channel.finish();
+ * ```
+ */
+export function createChannelHub(options: ChannelHubOptions): ChannelHub {
+  return new Hub(options);
+}
+
+class Hub implements ChannelHub, ChannelHost {
+  private readonly projectId: string;
+  private readonly now: () => number;
+  private readonly tokenTtlMs: number;
+  private readonly resumeTokenTtlMs: number;
+  private readonly retentionMs: number;
+  private readonly hardCap: number;
+  private readonly hardCapGraceMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly limits: DeliveryLimits;
+  private readonly options: ChannelHubOptions;
+
+  private readonly tokens: TokenStore;
+  private readonly channels = new Map<string, Channel>();
+  /** Finished channels in the order they finished, hence in the order they expire. */
+  private finishedQueue: Channel[] = [];
+  private readonly connections = new Map<WebSocket, Connection>();
+  private readonly servers = new Set<Server>();
+  private readonly wss: WebSocketServer;
+  private readonly sweepTimer: ReturnType<typeof setInterval>;
+  private nextTokenSweepAt: number;
+  private closed = false;
+  private droppedFrames = 0;
+  private slowClosed = 0;
+
+  // Listeners shared by every socket (`this` is the socket): no closures per connection.
+  private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly onClose: (this: WebSocket) => void;
+
+  constructor(options: ChannelHubOptions) {
+    if (!isUuid(options?.projectId)) {
+      throw new ChannelHubError('invalid_project_id', 'projectId must be a UUID');
+    }
+    this.options = options;
+    this.projectId = options.projectId;
+    const now = options.now ?? (() => Date.now());
+    if (typeof now !== 'function') throw new ChannelHubError('invalid_option', 'now must be a function');
+    this.now = now;
+    this.tokenTtlMs = positive(options, 'tokenTtlMs');
+    this.resumeTokenTtlMs = positive(options, 'resumeTokenTtlMs');
+    this.retentionMs = nonNegative(options, 'retentionMs');
+    this.hardCap = positive(options, 'hardCap');
+    this.hardCapGraceMs = nonNegative(options, 'hardCapGraceMs');
+    this.idleTimeoutMs = positive(options, 'idleTimeoutMs');
+    this.maxFrameBytes = positive(options, 'maxFrameBytes');
+    this.limits = {
+      highWaterMark: nonNegative(options, 'highWaterMark'),
+      maxMergedChars: positive(options, 'maxMergedChars'),
+    };
+    const sweepIntervalMs = positive(options, 'sweepIntervalMs');
+
+    this.tokens = new TokenStore(
+      options.randomBytes === undefined ? { now } : { now, random: options.randomBytes },
+    );
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: Math.max(MIN_WS_MAX_PAYLOAD, this.maxFrameBytes),
+    });
+
+    const hub = this;
+    this.onUpgrade = (req, socket, head) => this.handleUpgrade(req, socket, head);
+    this.onMessage = function (data, isBinary) {
+      hub.receive(this, data, isBinary);
+    };
+    this.onClose = function () {
+      hub.disconnected(this);
+    };
+
+    this.nextTokenSweepAt = now() + TOKEN_SWEEP_EVERY_MS;
+    this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweepTimer.unref?.();
+  }
+
+  // ---- ChannelHub ---------------------------------------------------------------------------
+
+  open(channelId: string, hooks: { onCancel: () => void }): ChannelHandle {
+    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+    if (!isUuid(channelId)) throw new ChannelHubError('invalid_channel_id', 'channelId must be a UUID');
+    if (typeof hooks?.onCancel !== 'function') {
+      throw new ChannelHubError('invalid_option', 'hooks.onCancel must be a function');
+    }
+    if (this.live(channelId) !== undefined) {
+      throw new ChannelHubError('channel_exists', `channel ${channelId} is already open`);
+    }
+    const channel = new Channel(channelId, channelTopic(this.projectId, channelId), hooks.onCancel, this);
+    this.channels.set(channelId, channel);
+    return channel;
+  }
+
+  get(channelId: string): ChannelHandle | undefined {
+    return this.live(channelId);
+  }
+
+  issueToken(channelId: string): string {
+    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+    const channel = this.live(channelId);
+    if (channel === undefined) {
+      throw new ChannelHubError('channel_not_found', `channel ${channelId} is unknown or its log has expired`);
+    }
+    return this.tokens.issue(channel.topic, this.tokenTtlMs);
+  }
+
+  attach(server: Server): void {
+    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+    if (this.servers.has(server)) return;
+    this.servers.add(server);
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    for (const server of this.servers) server.off('upgrade', this.onUpgrade);
+    this.servers.clear();
+    for (const channel of this.channels.values()) {
+      channel.dropped = true;
+      channel.subscribers.clear();
+    }
+    this.channels.clear();
+    this.finishedQueue = [];
+    this.tokens.clear();
+    const closing: Promise<void>[] = [];
+    for (const ws of this.connections.keys()) {
+      if (ws.readyState === CLOSED) continue;
+      closing.push(new Promise((resolve) => ws.once('close', () => resolve())));
+      ws.terminate();
+    }
+    this.wss.close();
+    await Promise.all(closing);
+    this.connections.clear();
+  }
+
+  stats(): ChannelHubStats {
+    let joined = 0;
+    let lagging = 0;
+    for (const connection of this.connections.values()) {
+      if (connection.channel !== null) joined++;
+      if (connection.lagging) lagging++;
+    }
+    return {
+      sockets: this.connections.size,
+      channels: this.channels.size,
+      joined,
+      lagging,
+      tokens: this.tokens.size,
+      droppedFrames: this.droppedFrames,
+      slowClosed: this.slowClosed,
+    };
+  }
+
+  // ---- ChannelHost --------------------------------------------------------------------------
+
+  channelFinished(channel: Channel): void {
+    channel.finishedAt = this.now();
+    this.finishedQueue.push(channel);
+  }
+
+  reportError(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // An error reporter that throws has nowhere left to report to.
+    }
+  }
+
+  // ---- upgrade ------------------------------------------------------------------------------
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Until ws takes the socket over, a reset must not become an unhandled 'error'.
+    socket.on('error', ignore);
+    if (this.closed) return reject(socket, 503);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== SOCKET_PATH) return reject(socket, 404);
+    const params = new URLSearchParams(query === -1 ? '' : url.slice(query + 1));
+    const vsn = params.get('vsn');
+    if (vsn !== null && vsn !== '2.0.0') return reject(socket, 400, 'unsupported vsn: only 2.0.0 is spoken here');
+    const token = params.get('token');
+    if (token === null || !this.tokens.isValid(token)) return reject(socket, 403);
+    // The token is used up only once ws accepts the handshake (synchronously, in this callback),
+    // so a malformed upgrade request does not burn it.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const topic = this.tokens.consume(token);
+      if (topic === undefined) {
+        ws.terminate();
+        return;
+      }
+      this.accept(ws, topic);
+    });
+  }
+
+  private accept(ws: WebSocket, topic: string): void {
+    this.connections.set(ws, new Connection(ws, topic, this.now(), this.limits));
+    ws.on('message', this.onMessage);
+    ws.on('close', this.onClose);
+    ws.on('error', ignore);
+  }
+
+  private disconnected(ws: WebSocket): void {
+    const connection = this.connections.get(ws);
+    if (connection === undefined) return;
+    this.connections.delete(ws);
+    this.leave(connection);
+  }
+
+  // ---- frames -------------------------------------------------------------------------------
+
+  private receive(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    const connection = this.connections.get(ws);
+    if (connection === undefined || connection.closingSince !== -1) return;
+    connection.lastSeenAt = this.now();
+    const decoded = decodeClientFrame(toBuffer(data), isBinary, this.maxFrameBytes);
+    if (!decoded.ok) {
+      this.droppedFrames++;
+      return;
+    }
+    try {
+      this.route(connection, decoded.frame);
+    } catch (error) {
+      // Defensive: nothing in routing is expected to throw, and a socket handler must not.
+      this.reportError(error);
+    }
+  }
+
+  private route(connection: Connection, [joinRef, ref, topic, event, payload]: Frame): void {
+    if (event === 'heartbeat' && topic === 'phoenix') {
+      connection.send(replyFrame(null, ref, topic, 'ok', {}));
+      return;
+    }
+    if (event === 'phx_join') {
+      this.join(connection, joinRef, ref, topic, payload);
+      return;
+    }
+    const channel = connection.channel;
+    const joined = channel !== null && channel.topic === topic;
+    if (event === 'phx_leave') {
+      if (joined) this.leave(connection);
+      connection.send(replyFrame(joinRef, ref, topic, 'ok', {}));
+      return;
+    }
+    if (!joined) {
+      connection.send(replyFrame(joinRef, ref, topic, 'error', { reason: 'unmatched_topic' }));
+      return;
+    }
+    if (event === 'cancel') {
+      // Reply first: the hook may publish the `cancelled` response synchronously.
+      connection.send(replyFrame(joinRef, ref, topic, 'ok', {}));
+      channel.requestCancel();
+      return;
+    }
+    connection.send(replyFrame(joinRef, ref, topic, 'error', { reason: 'unknown_event' }));
+  }
+
+  private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): void {
+    const refuse = (reason: JoinErrorReason): void =>
+      connection.send(replyFrame(joinRef, ref, topic, 'error', { reason }));
+    const parts = parseTopic(topic);
+    if (parts === null) return refuse('invalid_channel_format');
+    if (topic !== connection.topic) return refuse('unauthorized');
+    const channel = this.live(parts.channelId);
+    if (channel === undefined) return refuse('not_found');
+
+    const fromSeq = readLastSeq(payload);
+    // A second join on the same socket (a client rejoining in place) replaces the first.
+    this.leave(connection);
+    const resumeToken = this.tokens.issue(topic, this.resumeTokenTtlMs);
+    connection.subscribe(channel, joinRef, fromSeq);
+    channel.subscribers.add(connection);
+    connection.send(
+      replyFrame(joinRef, ref, topic, 'ok', { last_seq: channel.lastSeq, resume_token: resumeToken }),
+    );
+    connection.flush(false);
+    const onJoin = this.options.onJoin;
+    if (onJoin !== undefined) {
+      try {
+        onJoin({ channelId: channel.channelId, topic, fromSeq, lastSeq: channel.lastSeq });
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+  }
+
+  private leave(connection: Connection): void {
+    connection.channel?.subscribers.delete(connection);
+    connection.unsubscribe();
+  }
+
+  // ---- channels -----------------------------------------------------------------------------
+
+  /** The channel, unless unknown or past its retention (then it is dropped on the spot). */
+  private live(channelId: string): Channel | undefined {
+    const channel = this.channels.get(channelId);
+    if (channel === undefined) return undefined;
+    if (channel.finished && this.now() - channel.finishedAt >= this.retentionMs) {
+      this.drop(channel);
+      return undefined;
+    }
+    return channel;
+  }
+
+  private drop(channel: Channel): void {
+    if (channel.dropped) return;
+    channel.dropped = true;
+    if (this.channels.get(channel.channelId) === channel) this.channels.delete(channel.channelId);
+    for (const connection of channel.subscribers) {
+      // Whatever a slow socket still lacks goes out now, past the high-water mark: the log that
+      // would have fed it later is going away. The hard cap still applies.
+      connection.flush(true);
+      connection.unsubscribe();
+    }
+    channel.subscribers.clear();
+  }
+
+  // ---- sweep --------------------------------------------------------------------------------
+
+  /** The one periodic pass over all sockets, finished channels and tokens. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [ws, connection] of this.connections) {
+      if (connection.closingSince !== -1) {
+        // The close frame could not get through a full buffer either.
+        if (now - connection.closingSince >= this.hardCapGraceMs) ws.terminate();
+        continue;
+      }
+      if (now - connection.lastSeenAt >= this.idleTimeoutMs) {
+        ws.terminate();
+        continue;
+      }
+      const buffered = ws.bufferedAmount;
+      if (buffered > this.hardCap) {
+        if (connection.overCapSince === -1) connection.overCapSince = now;
+        else if (now - connection.overCapSince >= this.hardCapGraceMs) this.closeSlow(ws, connection, now);
+        continue;
+      }
+      connection.overCapSince = -1;
+      // Normally the write callbacks resume a lagging socket; this is the backstop.
+      if (connection.lagging && buffered <= this.limits.highWaterMark) connection.flush(false);
+    }
+
+    let expired = 0;
+    const queue = this.finishedQueue;
+    while (expired < queue.length && now - (queue[expired] as Channel).finishedAt >= this.retentionMs) {
+      this.drop(queue[expired] as Channel);
+      expired++;
+    }
+    if (expired > 0) this.finishedQueue = queue.slice(expired);
+
+    if (now >= this.nextTokenSweepAt) {
+      this.tokens.sweep();
+      this.nextTokenSweepAt = now + TOKEN_SWEEP_EVERY_MS;
+    }
+  }
+
+  private closeSlow(ws: WebSocket, connection: Connection, now: number): void {
+    this.slowClosed++;
+    this.leave(connection);
+    connection.closingSince = now;
+    if (ws.readyState === OPEN) ws.close(SLOW_CONSUMER_CLOSE_CODE, 'slow_consumer');
+  }
+}
+
+function readLastSeq(payload: unknown): number {
+  // Anything but a non-negative safe integer counts as 0: a full replay is always safe, because
+  // clients ignore frames at or below the seq they have applied.
+  if (payload === null || typeof payload !== 'object') return 0;
+  const value = (payload as { last_seq?: unknown }).last_seq;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function reject(socket: Duplex, status: number, text: string = STATUS_CODES[status] ?? 'Error'): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${text}\n`;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function ignore(): void {}
+
+type NumericOption =
+  | 'tokenTtlMs'
+  | 'resumeTokenTtlMs'
+  | 'retentionMs'
+  | 'highWaterMark'
+  | 'hardCap'
+  | 'hardCapGraceMs'
+  | 'idleTimeoutMs'
+  | 'sweepIntervalMs'
+  | 'maxFrameBytes'
+  | 'maxMergedChars';
+
+function positive(options: ChannelHubOptions, name: NumericOption): number {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ChannelHubError('invalid_option', `${name} must be a positive finite number`);
+  }
+  return value;
+}
+
+function nonNegative(options: ChannelHubOptions, name: NumericOption): number {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ChannelHubError('invalid_option', `${name} must be a non-negative finite number`);
+  }
+  return value;
+}

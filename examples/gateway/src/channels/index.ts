@@ -1,0 +1,8 @@
+/**
+ * The channel hub: the gateway's WebSocket side (contract section 2). The HTTP layer and the
+ * runner use it only through {@link ChannelHub} and {@link ChannelHandle}.
+ */
+export { createChannelHub, SLOW_CONSUMER_CLOSE_CODE, SOCKET_PATH } from './hub.js';
+export { ChannelHubError, type ChannelHubErrorCode } from './errors.js';
+export { isUuid, parseTopic, type TopicParts } from './topic.js';
+export type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats, JoinInfo } from './types.js';

@@ -1,0 +1,110 @@
+import type { ServerEventName } from '@modelriver/client';
+import { ChannelHubError } from './errors.js';
+
+/** An event on its way to the wire: a logged event, or a run of `tokens` merged into one. */
+export interface OutgoingEvent {
+  readonly seq: number;
+  readonly event: ServerEventName;
+  /** The payload as JSON, `seq` included. */
+  readonly json: string;
+}
+
+/** A logged event other than `tokens`, encoded once and shared by every socket. */
+interface EncodedEvent {
+  readonly event: Exclude<ServerEventName, 'tokens'>;
+  readonly json: string;
+}
+
+/**
+ * One log slot. A `tokens` event, which is most of any log, is kept as its bare delta string
+ * (tens of bytes instead of an object and two strings), and its JSON is rebuilt when it is sent.
+ */
+type Slot = string | EncodedEvent;
+
+const OTHER_EVENTS: ReadonlySet<string> = new Set<ServerEventName>(['status', 'tool_call', 'response']);
+
+/** `{"seq":N,"delta":"…"}`: the one `tokens` payload shape (`first_seq` only on merged frames). */
+function tokensJson(seq: number, delta: string, firstSeq?: number): string {
+  const first = firstSeq === undefined ? '' : `,"first_seq":${firstSeq}`;
+  return `{"seq":${seq}${first},"delta":${JSON.stringify(delta)}}`;
+}
+
+/**
+ * A channel's ordered event log: assigns `seq` (1, 2, 3, … with no gaps, so `seq - 1` is the
+ * index) and answers "what comes after seq N", merging consecutive `tokens` for the replay and for
+ * sockets that fell behind.
+ *
+ * @example
+ * ```ts
+ * const log = new EventLog();
+ * log.append('tokens', { delta: 'Hel' });
+ * log.append('tokens', { delta: 'lo' });
+ * log.next(0, 16384); // { seq: 2, event: 'tokens', json: '{"seq":2,"first_seq":1,"delta":"Hello"}' }
+ * ```
+ */
+export class EventLog {
+  private readonly slots: Slot[] = [];
+
+  get lastSeq(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * Validates, appends and encodes an event; throws a {@link ChannelHubError} (`invalid_event`,
+   * `invalid_payload`) before a `seq` is used, so a refused event leaves no gap. A `tokens`
+   * payload keeps only its `delta` (the contract's whole shape for it).
+   */
+  append(event: string, payload: unknown): OutgoingEvent {
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      if (event === 'tokens' || OTHER_EVENTS.has(event)) {
+        throw new ChannelHubError('invalid_payload', `payload of "${event}" must be an object`);
+      }
+    }
+    const seq = this.slots.length + 1;
+    if (event === 'tokens') {
+      const delta = (payload as { delta?: unknown }).delta;
+      if (typeof delta !== 'string') throw new ChannelHubError('invalid_payload', 'tokens.delta must be a string');
+      this.slots.push(delta);
+      return { seq, event, json: tokensJson(seq, delta) };
+    }
+    if (!OTHER_EVENTS.has(event)) {
+      throw new ChannelHubError('invalid_event', `unknown server event "${event}" (status, tokens, tool_call, response)`);
+    }
+    const { seq: _ignored, ...rest } = payload as Record<string, unknown>;
+    let json: string;
+    try {
+      json = JSON.stringify({ seq, ...rest });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ChannelHubError('invalid_payload', `payload of "${event}" is not JSON-serializable: ${reason}`);
+    }
+    const encoded: EncodedEvent = { event: event as EncodedEvent['event'], json };
+    this.slots.push(encoded);
+    return { seq, event: encoded.event, json };
+  }
+
+  /**
+   * The next frame after `afterSeq`, or `undefined` when there is none. A run of consecutive
+   * `tokens` becomes one frame `{seq: last, first_seq: first, delta: joined}` whose delta stays
+   * within `maxMergedChars` (a single longer token is sent as it is), which keeps frames bounded
+   * for clients with a frame-size limit.
+   */
+  next(afterSeq: number, maxMergedChars: number): OutgoingEvent | undefined {
+    const slots = this.slots;
+    const first = slots[afterSeq];
+    if (first === undefined) return undefined;
+    if (typeof first !== 'string') return { seq: afterSeq + 1, event: first.event, json: first.json };
+    let end = afterSeq + 1;
+    let chars = first.length;
+    for (;;) {
+      const slot = slots[end];
+      if (typeof slot !== 'string' || chars + slot.length > maxMergedChars) break;
+      chars += slot.length;
+      end++;
+    }
+    if (end === afterSeq + 1) return { seq: end, event: 'tokens', json: tokensJson(end, first) };
+    let delta = '';
+    for (let i = afterSeq; i < end; i++) delta += slots[i] as string;
+    return { seq: end, event: 'tokens', json: tokensJson(end, delta, afterSeq + 1) };
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * Gateway configuration: defaults ← JSON file ← environment (main.ts), or defaults ← overrides
+ * (startGateway). Everything is validated here so a bad value fails at start-up with a message
+ * naming the setting, never later in the middle of a request.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { WorkflowConfig } from './workflows.js';
+
+/** Everything the gateway can be told. All durations are milliseconds. */
+export interface GatewayConfig {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host: string;
+  /** Port; 0 picks a free one. Default 8787. */
+  port: number;
+  /**
+   * Base URL advertised in `websocket_url` and `callback_url` (e.g. `https://ai.example.com` behind
+   * a proxy). Null: built from the request's `Host` header.
+   */
+  publicUrl: string | null;
+  /** The API key clients send as `Authorization: Bearer …`. Default `mr_test_local`. */
+  apiKey: string;
+  /** More accepted keys (each gets its own rate-limit bucket). */
+  additionalApiKeys: string[];
+  /** `whsec_` + base64 webhook signing secret. Default: {@link DEV_WEBHOOK_SECRET}. */
+  webhookSecret: string;
+  /** Project UUID used in topics. Default: a new one per start. */
+  projectId: string;
+  /** Delay between mock tokens (0 = as fast as possible). Default 30. */
+  mockTokenDelayMs: number;
+  /** Minimum number of text tokens the mock produces for a plain-text answer. Default 48. */
+  mockTokens: number;
+  /** Largest accepted request body, enforced while it streams in. Default 1 MiB. */
+  bodyLimitBytes: number;
+  /** Token-bucket size per API key. Default 60. */
+  rateLimitCapacity: number;
+  /** Tokens added per second per API key. Default 10. */
+  rateLimitRefillPerSecond: number;
+  /** A provider silent this long (before or between chunks) fails with `provider_stalled`. Default 10 s. */
+  stallTimeoutMs: number;
+  /** How long an event-driven request waits for its callback. Default 5 min. */
+  callbackTimeoutMs: number;
+  /** Extra attempts after an output that does not match the workflow's schema. Default 1. */
+  structuredOutputRetries: number;
+  /** ws_token lifetime. Default 5 min. */
+  tokenTtlMs: number;
+  /** resume_token lifetime. Default 10 min. */
+  resumeTokenTtlMs: number;
+  /** How long a finished channel's events stay available for late joins. Default 10 min. */
+  channelRetentionMs: number;
+  /** How long a finished request's log (and its idempotency record) is kept. Default 1 h. */
+  requestLogRetentionMs: number;
+  /** Webhook retry delays. Default 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h. */
+  webhookRetryScheduleMs: number[];
+  /** Per-attempt webhook timeout. Default 10 s. */
+  webhookTimeoutMs: number;
+  /** With real providers configured, keep the mock as the last fallback of each workflow. Default true. */
+  mockFallback: boolean;
+  /** Extra workflows, or replacements for built-in ones, by name. */
+  workflows: Record<string, WorkflowConfig>;
+}
+
+/**
+ * The development webhook secret used when none is configured. It is public (printed at start-up
+ * and written here): fine on a laptop, never in production.
+ */
+export const DEV_WEBHOOK_SECRET = 'whsec_bW9kZWxyaXZlci1sb2NhbC1kZXYta2V5';
+
+/** The development API key used when none is configured. */
+export const DEV_API_KEY = 'mr_test_local';
+
+/** Defaults of every setting except `projectId` (a fresh UUID per start). */
+export const DEFAULT_CONFIG: Readonly<Omit<GatewayConfig, 'projectId'>> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8787,
+  publicUrl: null,
+  apiKey: DEV_API_KEY,
+  additionalApiKeys: [],
+  webhookSecret: DEV_WEBHOOK_SECRET,
+  mockTokenDelayMs: 30,
+  mockTokens: 48,
+  bodyLimitBytes: 1024 * 1024,
+  rateLimitCapacity: 60,
+  rateLimitRefillPerSecond: 10,
+  stallTimeoutMs: 10_000,
+  callbackTimeoutMs: 5 * 60_000,
+  structuredOutputRetries: 1,
+  tokenTtlMs: 5 * 60_000,
+  resumeTokenTtlMs: 10 * 60_000,
+  channelRetentionMs: 10 * 60_000,
+  requestLogRetentionMs: 60 * 60_000,
+  webhookRetryScheduleMs: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000],
+  webhookTimeoutMs: 10_000,
+  mockFallback: true,
+  workflows: {},
+});
+
+/**
+ * A setting that cannot be used; `code` is always `invalid_config`.
+ *
+ * @example
+ * ```ts
+ * try { resolveConfig({ port: -1 }); } catch (err) { if (err instanceof ConfigError) console.error(err.message); }
+ * ```
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'invalid_config';
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Check = (value: unknown) => string | null;
+const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be an integer ≥ 0');
+const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a number > 0');
+const nonEmptyString: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'must be a non-empty string');
+const boolean: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+
+/** One check per setting: also the list of known keys, so a typo in a config file is reported. */
+const CHECKS: Record<keyof GatewayConfig, Check> = {
+  host: nonEmptyString,
+  port: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : 'must be an integer from 0 to 65535'),
+  publicUrl: (v) => (v === null || isHttpUrl(v) ? null : 'must be an http(s) URL or null'),
+  apiKey: (v) => (typeof v === 'string' && /^\S{8,}$/.test(v) ? null : 'must be a string of at least 8 characters without spaces'),
+  additionalApiKeys: (v) =>
+    Array.isArray(v) && v.every((k) => typeof k === 'string' && /^\S{8,}$/.test(k))
+      ? null
+      : 'must be an array of strings of at least 8 characters without spaces',
+  webhookSecret: (v) =>
+    typeof v === 'string' && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length >= 'whsec_'.length + 16
+      ? null
+      : 'must be "whsec_" followed by base64 (at least 16 characters)',
+  projectId: (v) => (typeof v === 'string' && UUID_RE.test(v) ? null : 'must be a UUID'),
+  mockTokenDelayMs: nonNegativeInt,
+  mockTokens: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
+  bodyLimitBytes: (v) => (Number.isInteger(v) && (v as number) >= 256 ? null : 'must be an integer ≥ 256'),
+  rateLimitCapacity: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
+  rateLimitRefillPerSecond: positiveNumber,
+  stallTimeoutMs: positiveNumber,
+  callbackTimeoutMs: positiveNumber,
+  structuredOutputRetries: nonNegativeInt,
+  tokenTtlMs: positiveNumber,
+  resumeTokenTtlMs: positiveNumber,
+  channelRetentionMs: nonNegativeInt,
+  requestLogRetentionMs: nonNegativeInt,
+  webhookRetryScheduleMs: (v) =>
+    Array.isArray(v) && v.every((d) => Number.isInteger(d) && (d as number) >= 0) ? null : 'must be an array of integers ≥ 0',
+  webhookTimeoutMs: positiveNumber,
+  mockFallback: boolean,
+  workflows: (v) => (isPlainObject(v) ? null : 'must be an object of workflows by name'),
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isHttpUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const url = new URL(v);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fills in defaults and validates every setting. `undefined` values in `overrides` are ignored.
+ * Throws {@link ConfigError} naming the first bad setting.
+ *
+ * @example
+ * ```ts
+ * const config = resolveConfig({ port: 0, mockTokenDelayMs: 0 });
+ * config.apiKey; // 'mr_test_local'
+ * ```
+ */
+export function resolveConfig(overrides: Partial<GatewayConfig> = {}, source = 'config'): GatewayConfig {
+  // Fresh arrays/objects so no caller can mutate the shared defaults through its config.
+  const merged: Record<string, unknown> = {
+    ...DEFAULT_CONFIG,
+    additionalApiKeys: [...DEFAULT_CONFIG.additionalApiKeys],
+    webhookRetryScheduleMs: [...DEFAULT_CONFIG.webhookRetryScheduleMs],
+    workflows: {},
+    projectId: randomUUID(),
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in CHECKS)) throw new ConfigError(`${source}: unknown setting "${key}"`);
+    if (value !== undefined) merged[key] = value;
+  }
+  for (const [key, check] of Object.entries(CHECKS) as Array<[keyof GatewayConfig, Check]>) {
+    const problem = check(merged[key]);
+    if (problem) throw new ConfigError(`${source}: ${key} ${problem}`);
+  }
+  const config = merged as unknown as GatewayConfig;
+  // A trailing slash would produce `//socket` in advertised URLs.
+  if (config.publicUrl) config.publicUrl = config.publicUrl.replace(/\/+$/, '');
+  return config;
+}
+
+/** Where each part of a loaded configuration came from, for the start-up banner. */
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** Absolute path of the JSON file read, if any. */
+  file: string | null;
+  /** True when the webhook secret is the public development default. */
+  devWebhookSecret: boolean;
+  /** True when the API key is the public development default. */
+  devApiKey: boolean;
+}
+
+/** What {@link loadConfig} reads; injectable for tests. */
+export interface LoadConfigInput {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  readFile?: (path: string) => string;
+  fileExists?: (path: string) => boolean;
+}
+
+function envInt(env: Record<string, string | undefined>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`environment: ${name} must be an integer, got "${raw}"`);
+  return Number(raw.trim());
+}
+
+function envString(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/**
+ * Loads the configuration of `pnpm gateway`: defaults ← JSON file (`MODELRIVER_GATEWAY_CONFIG`, or
+ * `gateway.config.json` in `cwd` when present) ← environment (`PORT`, `HOST`, `MODELRIVER_API_KEY`,
+ * `MODELRIVER_WEBHOOK_SECRET`, `MODELRIVER_PUBLIC_URL`, `MODELRIVER_PROJECT_ID`, `MOCK_TOKEN_DELAY_MS`).
+ *
+ * @example
+ * ```ts
+ * const { config, file } = loadConfig({ env: process.env, cwd: process.cwd() });
+ * ```
+ */
+export function loadConfig(input: LoadConfigInput): LoadedConfig {
+  const { env, cwd } = input;
+  const readFile = input.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const fileExists = input.fileExists ?? existsSync;
+
+  let file: string | null = null;
+  let fromFile: Partial<GatewayConfig> = {};
+  const explicit = envString(env, 'MODELRIVER_GATEWAY_CONFIG');
+  const candidate = explicit ? resolvePath(cwd, explicit) : resolvePath(cwd, 'gateway.config.json');
+  if (explicit && !fileExists(candidate)) {
+    throw new ConfigError(`MODELRIVER_GATEWAY_CONFIG points to ${candidate}, which does not exist`);
+  }
+  if (fileExists(candidate)) {
+    file = candidate;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFile(candidate));
+    } catch (err) {
+      throw new ConfigError(`${candidate}: not valid JSON (${(err as Error).message})`);
+    }
+    if (!isPlainObject(parsed)) throw new ConfigError(`${candidate}: must hold a JSON object`);
+    // `$schema`/`//` style keys are comments, not settings.
+    const { $schema: _schema, ['//']: _comment, ...settings } = parsed;
+    fromFile = settings as Partial<GatewayConfig>;
+    resolveConfig(fromFile, candidate); // reports a bad file as the file's fault, not the env's
+  }
+
+  const fromEnv: Partial<GatewayConfig> = {
+    port: envInt(env, 'PORT'),
+    host: envString(env, 'HOST'),
+    apiKey: envString(env, 'MODELRIVER_API_KEY'),
+    webhookSecret: envString(env, 'MODELRIVER_WEBHOOK_SECRET'),
+    publicUrl: envString(env, 'MODELRIVER_PUBLIC_URL'),
+    projectId: envString(env, 'MODELRIVER_PROJECT_ID'),
+    mockTokenDelayMs: envInt(env, 'MOCK_TOKEN_DELAY_MS'),
+  };
+  const config = resolveConfig({ ...fromFile, ...stripUndefined(fromEnv) }, file ? `${file} + environment` : 'environment');
+  return {
+    config,
+    file,
+    devWebhookSecret: config.webhookSecret === DEV_WEBHOOK_SECRET,
+    devApiKey: config.apiKey === DEV_API_KEY,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

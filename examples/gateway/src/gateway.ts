@@ -1,0 +1,208 @@
+/**
+ * Programmatic start of the reference gateway: one node:http server carrying the HTTP API and the
+ * WebSocket channel hub (`/socket/websocket`), the request runner, the webhook dispatcher and the
+ * built-in workflows. Used by `src/main.ts` (`pnpm gateway`) and by end-to-end tests (port 0).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createChannelHub } from './channels/index.js';
+import type { ChannelHub } from './channels/types.js';
+import { resolveConfig, type GatewayConfig } from './config.js';
+import { createApiHandler } from './http/api.js';
+import { IdempotencyCache } from './http/idempotency.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { createRoutes } from './http/routes.js';
+import { quietLogger, type Logger } from './logger.js';
+import { createOpenAICompatibleProvider } from './providers/openai-compatible.js';
+import type { Provider } from './providers/provider.js';
+import { RequestStore } from './runner/request-store.js';
+import { Runner } from './runner/runner.js';
+import { systemTimers, type Timers } from './timers.js';
+import { createWebhookDispatcher } from './webhooks/index.js';
+import type { WebhookDispatcher } from './webhooks/types.js';
+import { buildWorkflows, type Workflow } from './workflows.js';
+
+export type { GatewayConfig } from './config.js';
+
+/** A started gateway. */
+export interface RunningGateway {
+  /** `http://127.0.0.1:{port}` (the HTTP API). */
+  url: string;
+  /** `ws://127.0.0.1:{port}/socket` (the `websocket_url` clients get). */
+  wsUrl: string;
+  apiKey: string;
+  webhookSecret: string;
+  projectId: string;
+  config: GatewayConfig;
+  /** The workflows it serves, by name. */
+  workflows: ReadonlyMap<string, Workflow>;
+  /** Counts for diagnostics and tests. */
+  stats(): { sockets: number; channels: number; activeRequests: number; requestLogs: number };
+  /** Stops generation, webhooks and sockets, then the server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The environment the gateway runs in; every member has a production default. */
+export interface GatewayDeps {
+  /** Default: errors only, to stderr. */
+  logger?: Logger;
+  /** Epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** Default: the process timers. */
+  timers?: Timers;
+  /** Used for webhooks and openai-compatible providers. Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Real providers (e.g. `providersFromEnv(process.env)`), tried ahead of the mock. */
+  envProviders?: Provider[];
+  /** Where workflow providers' `apiKeyEnv` names are looked up. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** The host clients should dial: a wildcard listen address is reached via loopback. */
+function dialHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * Starts the gateway. `overrides` are validated like a config file (a bad value throws a
+ * ConfigError naming it); port 0 picks a free port.
+ *
+ * @example
+ * ```ts
+ * const gw = await startGateway({ port: 0, mockTokenDelayMs: 0 });
+ * const ack = await fetch(`${gw.url}/v1/ai/async`, {
+ *   method: 'POST',
+ *   headers: { authorization: `Bearer ${gw.apiKey}`, 'content-type': 'application/json' },
+ *   body: JSON.stringify({ workflow: 'chat', messages: [{ role: 'user', content: 'Hello' }] }),
+ * }).then((r) => r.json());
+ * await gw.close();
+ * ```
+ */
+export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const config = resolveConfig(overrides, 'startGateway');
+  const logger = deps.logger ?? quietLogger;
+  const now = deps.now ?? Date.now;
+  const timers = deps.timers ?? systemTimers;
+
+  const workflows = buildWorkflows({
+    workflows: config.workflows,
+    mockTokenDelayMs: config.mockTokenDelayMs,
+    mockTokens: config.mockTokens,
+    mockFallback: config.mockFallback,
+    envProviders: deps.envProviders ?? [],
+    createOpenAICompatible: createOpenAICompatibleProvider,
+    env: deps.env ?? process.env,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    timers,
+  });
+
+  const store = new RequestStore(config.requestLogRetentionMs, now);
+  const hub: ChannelHub = createChannelHub({
+    projectId: config.projectId,
+    tokenTtlMs: config.tokenTtlMs,
+    resumeTokenTtlMs: config.resumeTokenTtlMs,
+    retentionMs: config.channelRetentionMs,
+    ...(deps.now ? { now: deps.now } : {}),
+    onError: (err) => logger.error('channel hub hook failed', err),
+  });
+  const dispatcher: WebhookDispatcher = createWebhookDispatcher({
+    secret: config.webhookSecret,
+    retryScheduleMs: config.webhookRetryScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    onAttempt: (delivery, attempt) => store.get(delivery.channelId)?.webhookAttempt(delivery.id, attempt),
+    onSettled: (delivery) => store.get(delivery.channelId)?.webhookState(delivery.id, delivery.state),
+  });
+  const runner = new Runner({
+    hub,
+    dispatcher,
+    store,
+    stallTimeoutMs: config.stallTimeoutMs,
+    callbackTimeoutMs: config.callbackTimeoutMs,
+    structuredOutputRetries: config.structuredOutputRetries,
+    timers,
+    now,
+    logger,
+  });
+
+  let localBase = `http://${dialHost(config.host)}:${config.port}`;
+  const routes = createRoutes({
+    projectId: config.projectId,
+    publicUrl: config.publicUrl,
+    localBase: () => localBase,
+    runner,
+    hub,
+    dispatcher,
+    store,
+    workflows,
+    idempotency: new IdempotencyCache(config.requestLogRetentionMs, now),
+  });
+  const server = createServer(
+    createApiHandler({
+      apiKeys: [config.apiKey, ...config.additionalApiKeys],
+      bodyLimitBytes: config.bodyLimitBytes,
+      limiter: new RateLimiter(config.rateLimitCapacity, config.rateLimitRefillPerSecond, now),
+      routes,
+      logger,
+    }),
+  );
+  server.on('clientError', (_err, socket) => {
+    // Malformed HTTP: answer 400 if the socket still can, never crash.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  hub.attach(server);
+
+  let address: AddressInfo;
+  try {
+    address = await listen(server, config.port, config.host);
+  } catch (err) {
+    runner.close();
+    dispatcher.close();
+    await hub.close();
+    throw err;
+  }
+  localBase = `http://${dialHost(config.host)}:${address.port}`;
+  const resolved: GatewayConfig = { ...config, port: address.port };
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: localBase,
+    wsUrl: `${localBase.replace(/^http/, 'ws')}/socket`,
+    apiKey: config.apiKey,
+    webhookSecret: config.webhookSecret,
+    projectId: config.projectId,
+    config: resolved,
+    workflows,
+    stats() {
+      const hubStats = hub.stats();
+      return { sockets: hubStats.sockets, channels: hubStats.channels, activeRequests: runner.active, requestLogs: store.size };
+    },
+    close() {
+      closing ??= (async () => {
+        runner.close();
+        dispatcher.close();
+        await hub.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}

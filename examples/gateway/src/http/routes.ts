@@ -1,0 +1,271 @@
+/**
+ * The API's endpoints and the small router that finds them. Handlers get a validated context and
+ * return an answer (or throw a GatewayError); the pipeline in api.ts does the rest.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponsePayload } from '@modelriver/client';
+import type { AsyncAck, ReconnectAnswer, SyncAnswer } from '@modelriver/node';
+import type { ChannelHub } from '../channels/types.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { AcceptedRequest, Runner } from '../runner/runner.js';
+import type { RequestStore } from '../runner/request-store.js';
+import type { WebhookDelivery, WebhookDispatcher } from '../webhooks/types.js';
+import type { Workflow } from '../workflows.js';
+import type { IdempotencyCache, StoredAnswer } from './idempotency.js';
+import { publicBase, websocketUrl } from './public-url.js';
+import { isUuid, parseAiRequest, parseCallbackBody, parseReconnectBody, type AiRequestInput } from './validation.js';
+
+/** What a handler gets. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The authenticated API key. */
+  apiKey: string;
+  params: Record<string, string>;
+  /** Parsed JSON body (routes with a body only). */
+  body: unknown;
+  rawBody: Buffer;
+  idempotencyKey: string | undefined;
+}
+
+/** A handler's answer; null when it wrote the response itself. */
+export type RouteAnswer = { status: number; body: unknown; headers?: Record<string, string> } | null;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  names: string[];
+  hasBody: boolean;
+  handler: (context: RouteContext) => Promise<RouteAnswer>;
+}
+
+/** The outcome of {@link Routes.match}. */
+export type RouteMatch =
+  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allow: string[] }
+  | { kind: 'not_found' };
+
+/** The route table. */
+export interface Routes {
+  match(method: string, path: string): RouteMatch;
+}
+
+/** What the endpoints need. */
+export interface RoutesDeps {
+  projectId: string;
+  publicUrl: string | null;
+  /** `http://host:port` of the listening socket, used when a request has no usable Host header. */
+  localBase: () => string;
+  runner: Runner;
+  hub: ChannelHub;
+  dispatcher: WebhookDispatcher;
+  store: RequestStore;
+  workflows: ReadonlyMap<string, Workflow>;
+  idempotency: IdempotencyCache;
+}
+
+function compile(method: string, template: string, hasBody: boolean, handler: Route['handler']): Route {
+  const names: string[] = [];
+  const source = template.replace(/:([a-z_]+)/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { method, pattern: new RegExp(`^${source}$`), names, hasBody, handler };
+}
+
+function deliveryView(delivery: WebhookDelivery): Record<string, unknown> {
+  return {
+    id: delivery.id,
+    type: delivery.type,
+    url: delivery.url,
+    channel_id: delivery.channelId,
+    state: delivery.state,
+    attempts: delivery.attempts,
+  };
+}
+
+/**
+ * Creates the route table of the gateway's API.
+ *
+ * @example
+ * ```ts
+ * const routes = createRoutes({ projectId, publicUrl: null, localBase, runner, hub, dispatcher, store, workflows, idempotency });
+ * routes.match('POST', '/v1/ai/async');
+ * ```
+ */
+export function createRoutes(deps: RoutesDeps): Routes {
+  const topicOf = (channelId: string): string => deps.hub.get(channelId)?.topic ?? `ai_response:${deps.projectId}:${channelId}`;
+  const baseOf = (req: IncomingMessage): string => publicBase(req, deps.publicUrl, deps.localBase());
+
+  function resolveWorkflow(input: AiRequestInput): AcceptedRequest {
+    const workflow = deps.workflows.get(input.workflow);
+    if (!workflow) {
+      const known = [...deps.workflows.keys()].join(', ');
+      throw new GatewayError(404, ErrorCode.workflowNotFound, `workflow "${input.workflow}" not found (available: ${known})`);
+    }
+    return {
+      workflow,
+      messages: input.messages,
+      metadata: input.metadata,
+      webhookUrl: input.webhookUrl,
+      events: input.events,
+    };
+  }
+
+  function connectionFields(channelId: string, base: string): Omit<ReconnectAnswer, 'channel_id' | 'project_id'> {
+    return {
+      ws_token: deps.hub.issueToken(channelId),
+      websocket_url: websocketUrl(base),
+      websocket_channel: topicOf(channelId),
+    };
+  }
+
+  async function postAsync(ctx: RouteContext): Promise<RouteAnswer> {
+    const input = parseAiRequest(ctx.body);
+    const accepted = resolveWorkflow(input);
+    const base = baseOf(ctx.req);
+    const { answer, replayed } = await deps.idempotency.run(`${ctx.apiKey} async`, ctx.idempotencyKey, ctx.rawBody, async () => {
+      const channelId = randomUUID();
+      deps.runner.start(channelId, accepted, 'async', base);
+      const ack: AsyncAck = {
+        message: 'success',
+        status: 'pending',
+        channel_id: channelId,
+        project_id: deps.projectId,
+        ...connectionFields(channelId, base),
+        customer_data: input.metadata,
+      };
+      return { status: 202, body: ack as unknown as Record<string, unknown> } satisfies StoredAnswer;
+    });
+    if (!replayed) return { ...answer, headers: {} };
+    // The first answer's token may have been used already: a replay gets a fresh one.
+    const channelId = String(answer.body['channel_id']);
+    if (!deps.hub.get(channelId)) return { ...answer, headers: { 'idempotent-replayed': 'true' } };
+    return { status: answer.status, body: { ...answer.body, ...connectionFields(channelId, base) }, headers: { 'idempotent-replayed': 'true' } };
+  }
+
+  async function postSync(ctx: RouteContext): Promise<RouteAnswer> {
+    const input = parseAiRequest(ctx.body);
+    const accepted = resolveWorkflow(input);
+    const base = baseOf(ctx.req);
+    const { answer, replayed } = await deps.idempotency.run(`${ctx.apiKey} sync`, ctx.idempotencyKey, ctx.rawBody, async () => {
+      const channelId = randomUUID();
+      const { firstResponse } = deps.runner.start(channelId, accepted, 'sync', base);
+      const response = await firstResponse;
+      return { status: 200, body: syncAnswer(response, input) as unknown as Record<string, unknown> } satisfies StoredAnswer;
+    });
+    return { ...answer, headers: replayed ? { 'idempotent-replayed': 'true' } : {} };
+  }
+
+  async function postReconnect(ctx: RouteContext): Promise<RouteAnswer> {
+    const { channelId } = parseReconnectBody(ctx.body);
+    if (!deps.hub.get(channelId)) {
+      const record = deps.store.get(channelId);
+      if (record) {
+        throw new GatewayError(409, ErrorCode.channelExpired, `channel ${channelId} has ended (${record.status}) and its events are no longer kept`);
+      }
+      throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
+    }
+    const answer: ReconnectAnswer = {
+      channel_id: channelId,
+      project_id: deps.projectId,
+      ...connectionFields(channelId, baseOf(ctx.req)),
+    };
+    return { status: 200, body: answer };
+  }
+
+  async function postCallback(ctx: RouteContext): Promise<RouteAnswer> {
+    const channelId = ctx.params['channel_id'] ?? '';
+    if (!isUuid(channelId)) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
+    const body = parseCallbackBody(ctx.body);
+    deps.runner.callback(channelId, body);
+    return { status: 200, body: { status: 'ok' } };
+  }
+
+  async function getRequest(ctx: RouteContext): Promise<RouteAnswer> {
+    const channelId = ctx.params['channel_id'] ?? '';
+    const record = isUuid(channelId) ? deps.store.get(channelId) : undefined;
+    if (!record) throw new GatewayError(404, ErrorCode.notFound, `no request log for channel ${channelId}`);
+    return { status: 200, body: { ...record.toLog(), project_id: deps.projectId } };
+  }
+
+  async function getDeadLetters(): Promise<RouteAnswer> {
+    return { status: 200, body: { dead_letters: deps.dispatcher.deadLetters().map(deliveryView) } };
+  }
+
+  async function postReplay(ctx: RouteContext): Promise<RouteAnswer> {
+    const id = ctx.params['id'] ?? '';
+    const delivery = deps.dispatcher.replay(id);
+    if (!delivery) throw new GatewayError(404, ErrorCode.notFound, `no dead-lettered webhook with id ${id}`);
+    deps.store.get(delivery.channelId)?.webhookState(delivery.id, 'pending');
+    return { status: 202, body: { delivery: deliveryView(delivery) } };
+  }
+
+  async function getWorkflows(): Promise<RouteAnswer> {
+    const list = [...deps.workflows.values()].map((w) => ({
+      name: w.name,
+      description: w.description,
+      providers: w.providers.map((p) => ({ name: p.name, model: p.model })),
+      structured_output: w.schema !== null,
+      event: w.event,
+      tools: w.tools.map((t) => t.name),
+    }));
+    return { status: 200, body: { workflows: list } };
+  }
+
+  const table: Route[] = [
+    compile('POST', '/v1/ai/async', true, postAsync),
+    compile('POST', '/v1/ai', true, postSync),
+    compile('POST', '/v1/ai/reconnect', true, postReconnect),
+    compile('POST', '/v1/callback/:channel_id', true, postCallback),
+    compile('GET', '/v1/requests/:channel_id', false, getRequest),
+    compile('GET', '/v1/webhooks/dead-letters', false, getDeadLetters),
+    compile('POST', '/v1/webhooks/dead-letters/:id/replay', false, postReplay),
+    compile('GET', '/v1/workflows', false, getWorkflows),
+  ];
+
+  return {
+    match(method, path) {
+      const allow: string[] = [];
+      for (const route of table) {
+        const found = route.pattern.exec(path);
+        if (!found) continue;
+        if (route.method !== method) {
+          allow.push(route.method);
+          continue;
+        }
+        const params: Record<string, string> = {};
+        route.names.forEach((name, i) => {
+          params[name] = safeDecode(found[i + 1] ?? '');
+        });
+        return { kind: 'found', route, params };
+      }
+      return allow.length > 0 ? { kind: 'method_not_allowed', allow } : { kind: 'not_found' };
+    },
+  };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The `POST /v1/ai` answer for the first response of a sync request. */
+function syncAnswer(response: ResponsePayload, input: AiRequestInput): SyncAnswer & Record<string, unknown> {
+  return {
+    status: response.status,
+    channel_id: response.channel_id,
+    content: response.content ?? '',
+    data: response.data ?? null,
+    model: response.model ?? '',
+    meta: response.meta,
+    customer_data: response.customer_data ?? input.metadata,
+    ...(response.error ? { error: response.error } : {}),
+    ...(response.event_name !== undefined ? { event_name: response.event_name } : {}),
+    ...(response.ai_response !== undefined ? { ai_response: response.ai_response } : {}),
+  };
+}

@@ -1,0 +1,7 @@
+export { createWebhookDispatcher } from './dispatcher.js';
+export type { CreateWebhookDispatcherOptions, LocalWebhookDispatcher } from './dispatcher.js';
+export { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
+export { DEFAULT_RETRY_SCHEDULE_MS, DEFAULT_WEBHOOK_TIMEOUT_MS, normaliseRetrySchedule, normaliseTimeout } from './schedule.js';
+export { postWebhook } from './post.js';
+export type { PostWebhookInput, PostWebhookOutcome } from './post.js';
+export type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions } from './types.js';

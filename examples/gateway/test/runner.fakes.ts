@@ -1,0 +1,73 @@
+/**
+ * In-memory stand-ins for the hub and the webhook dispatcher, so the runner can be tested without
+ * sockets and with fake timers.
+ */
+import type { ServerEventMap, ServerEventName } from '@modelriver/client';
+import type { WebhookEvent } from '@modelriver/node';
+import type { ChannelHandle, ChannelHub } from '../src/channels/types.js';
+import type { WebhookDelivery, WebhookDispatcher } from '../src/webhooks/types.js';
+
+export interface PublishedEvent {
+  event: ServerEventName;
+  payload: Record<string, any>;
+}
+
+export interface FakeChannel extends ChannelHandle {
+  events: PublishedEvent[];
+  finished: boolean;
+  cancel(): void;
+  text(): string;
+  response(): Record<string, any> | undefined;
+}
+
+export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChannel> } {
+  const channels = new Map<string, FakeChannel>();
+  return {
+    channels,
+    open(channelId, hooks) {
+      const events: PublishedEvent[] = [];
+      const channel: FakeChannel = {
+        channelId,
+        topic: `ai_response:p:${channelId}`,
+        get lastSeq() {
+          return events.length;
+        },
+        events,
+        finished: false,
+        publish<K extends ServerEventName>(event: K, payload: Omit<ServerEventMap[K], 'seq'>): number {
+          if (channel.finished) throw new Error('publish after finish');
+          events.push({ event, payload: { ...payload, seq: events.length + 1 } });
+          return events.length;
+        },
+        finish() {
+          channel.finished = true;
+        },
+        cancel: () => hooks.onCancel(),
+        text: () => events.filter((e) => e.event === 'tokens').map((e) => e.payload['delta']).join(''),
+        response: () => [...events].reverse().find((e) => e.event === 'response')?.payload,
+      };
+      channels.set(channelId, channel);
+      return channel;
+    },
+    get: (id) => channels.get(id),
+    issueToken: (id) => `token-${id}`,
+    attach() {},
+    async close() {},
+    stats: () => ({ sockets: 0, channels: channels.size }),
+  };
+}
+
+export function createFakeDispatcher(): WebhookDispatcher & { sent: Array<{ url: string; channelId: string; body: WebhookEvent }> } {
+  const sent: Array<{ url: string; channelId: string; body: WebhookEvent }> = [];
+  return {
+    sent,
+    deliver(input) {
+      sent.push(input);
+      const delivery: WebhookDelivery = { id: input.body.id, url: input.url, channelId: input.channelId, type: input.body.type, state: 'pending', attempts: [] };
+      return delivery;
+    },
+    deadLetters: () => [],
+    replay: () => undefined,
+    close() {},
+  };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ProtocolErrorInfo } from './index.js';
+import { createClient, nextEvent, startGateway, waitForEnd, waitForState } from '../test/harness.js';
+
+describe('protocol errors', () => {
+  it('reports malformed and invalid frames, drops them, and the stream still completes exactly', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient({ maxFrameBytes: 300 });
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    const joinRef = gw.received.find((f) => f.frame?.[3] === 'phx_join')?.frame?.[0] ?? null;
+
+    ch.tokens('Hello');
+    conn.inject('this is not json');
+    conn.inject('[1,2,3]');
+    conn.inject('{"event":"tokens"}');
+    conn.inject([joinRef, null, ch.topic, 'tokens', { seq: 2, delta: 42 }]);
+    conn.inject([joinRef, null, ch.topic, 'tokens', { delta: 'no seq' }]);
+    conn.inject([joinRef, null, ch.topic, 'mystery', { seq: 2 }]);
+    conn.inject([joinRef, null, ch.topic, 'tokens', { seq: 2, delta: 'x'.repeat(400) }]);
+    ch.tokens(', ');
+    ch.tokens('world');
+    ch.respond({ status: 'success' });
+    const state = await waitForEnd(client);
+
+    expect(state.text).toBe('Hello, world');
+    expect(state.metrics.tokenCount).toBe(3);
+    expect(errors.map((e) => e.code)).toEqual([
+      'malformed_frame',
+      'malformed_frame',
+      'malformed_frame',
+      'invalid_payload',
+      'invalid_payload',
+      'unknown_event',
+      'frame_too_large',
+    ]);
+    expect(errors[0]?.frame).toBe('this is not json');
+    expect(errors[3]?.message).toMatch(/delta/);
+    expect(errors.every((e) => e.frame.length <= 512)).toBe(true);
+    // The link survived all of it.
+    expect(gw.upgrades).toHaveLength(1);
+  });
+
+  it('ignores frames for other topics and for stale joins without reporting them', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    conn.inject(['1', null, 'ai_response:someone:else', 'tokens', { seq: 1, delta: 'nope' }]);
+    conn.inject(['stale-join', null, ch.topic, 'tokens', { seq: 1, delta: 'nope' }]);
+    ch.tokens('yes');
+    await waitForState(client, (s) => s.lastSeq === 1);
+    ch.respond({ status: 'success' });
+    expect((await waitForEnd(client)).text).toBe('yes');
+    expect(errors).toEqual([]);
+  });
+
+  it('a server that keeps skipping events is given up on with protocol_error, not rejoined forever', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    // Every join is answered, then a frame from the future: a gap that a rejoin never fills.
+    ch.onJoin = (connection, info) => {
+      connection.inject([info.joinRef, null, ch.topic, 'tokens', { seq: 50, delta: 'future' }]);
+    };
+    const failed = nextEvent(client, 'error');
+    conn.inject([null, null, ch.topic, 'tokens', { seq: 50, delta: 'future' }]);
+    const [error] = await failed;
+    expect(error.code).toBe('protocol_error');
+    const joins = gw.received.filter((f) => f.frame?.[3] === 'phx_join').length;
+    expect(joins).toBeGreaterThan(5);
+    expect(joins).toBeLessThan(20);
+    expect(client.getState().text).toBe('');
+  });
+});

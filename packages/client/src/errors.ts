@@ -1,0 +1,131 @@
+/**
+ * The client's one error class. Every failure a caller can observe carries a
+ * stable string `code` so code can branch on it without parsing messages.
+ */
+
+/** Stable error codes. Values are the wire/snake_case strings callers compare against. */
+export const ErrorCode = {
+  /** The join was refused as `unauthorized` (wrong topic for the token). Never retried. */
+  unauthorized: 'unauthorized',
+  /** The channel does not exist (any more). */
+  notFound: 'not_found',
+  /** The topic is not `ai_response:{project_id}:{channel_id}`. */
+  invalidChannelFormat: 'invalid_channel_format',
+  /** The join kept failing (timeouts or unknown refusals) until the rejoin policy gave up. */
+  joinFailed: 'join_failed',
+  /** No token to connect with: no resume token, no `getToken`, no backend. */
+  tokenUnavailable: 'token_unavailable',
+  /** The reconnection policy gave up after `maxAttempts`. */
+  connectionFailed: 'connection_failed',
+  /** A heartbeat went unanswered; the link was closed (and is retried). */
+  heartbeatTimeout: 'heartbeat_timeout',
+  /** A push was not sent and answered in time. */
+  pushTimeout: 'push_timeout',
+  /** A push was refused because the offline buffer was full. */
+  pushOverflow: 'push_overflow',
+  /** The operation needs an active request. */
+  notConnected: 'not_connected',
+  /** The request ended with a `response` whose status is `error`. */
+  requestFailed: 'request_failed',
+  /** The request was cancelled (or a `stream()` was aborted). */
+  cancelled: 'cancelled',
+  /** The client was destroyed. */
+  destroyed: 'destroyed',
+  /** The caller passed options that cannot work; the message says the fix. */
+  invalidOptions: 'invalid_options',
+  /** The server sent something outside the contract. */
+  protocolError: 'protocol_error',
+} as const;
+
+/** One of the codes in {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Options of {@link ModelRiverError}. */
+export interface ModelRiverErrorOptions {
+  /** Extra context (e.g. the join reply, the HTTP status). */
+  details?: Record<string, unknown>;
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Overrides `name`, e.g. `AbortError` so abort-aware code recognises an aborted stream. */
+  name?: string;
+}
+
+/**
+ * An error with a stable `code`. A failed request (`response` with status `error`)
+ * carries the server's own code (e.g. `invalid_structured_output`), so `code` is
+ * an {@link ErrorCode} or any other snake_case string from the wire.
+ *
+ * @example
+ * ```ts
+ * client.on('error', (err) => {
+ *   if (err instanceof ModelRiverError && err.code === ErrorCode.unauthorized) showLogin();
+ * });
+ * ```
+ */
+export class ModelRiverError extends Error {
+  readonly code: ErrorCode | (string & {});
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode | (string & {}), message: string, options: ModelRiverErrorOptions = {}) {
+    super(message);
+    this.name = options.name ?? 'ModelRiverError';
+    this.code = code;
+    this.details = options.details;
+    if (options.cause !== undefined) {
+      // Assigned rather than passed to super() so ES2020 targets keep it too.
+      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, configurable: true, writable: true });
+    }
+    // Keeps `instanceof` working when compiled to ES5-style classes by a consumer's bundler.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+
+  /**
+   * Whether `value` is a ModelRiverError (optionally with the given code). Works
+   * across bundle copies, where `instanceof` may not.
+   *
+   * @example
+   * ```ts
+   * try { await client.cancel(); } catch (e) { if (ModelRiverError.is(e, 'not_connected')) return; throw e; }
+   * ```
+   */
+  static is(value: unknown, code?: ErrorCode | (string & {})): value is ModelRiverError {
+    if (value instanceof ModelRiverError) return code === undefined || value.code === code;
+    if (typeof value !== 'object' || value === null) return false;
+    const candidate = value as { code?: unknown; name?: unknown };
+    return (
+      typeof candidate.code === 'string' &&
+      (candidate.name === 'ModelRiverError' || candidate.name === 'AbortError') &&
+      (code === undefined || candidate.code === code)
+    );
+  }
+}
+
+/** Codes after which the client stops for good (no reconnection). */
+export const TERMINAL_ERROR_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.unauthorized,
+  ErrorCode.notFound,
+  ErrorCode.invalidChannelFormat,
+  ErrorCode.joinFailed,
+  ErrorCode.tokenUnavailable,
+  ErrorCode.connectionFailed,
+  ErrorCode.invalidOptions,
+  ErrorCode.destroyed,
+]);
+
+/**
+ * Reports an exception thrown by user code (a listener or a callback) without
+ * rethrowing it, the way browsers report an exception in an event listener:
+ * the transport keeps running and the bug stays visible.
+ *
+ * @example
+ * ```ts
+ * try { listener(state); } catch (error) { reportListenerError(error); }
+ * ```
+ */
+export function reportListenerError(error: unknown): void {
+  try {
+    if (typeof console !== 'undefined') console.error('[modelriver] a listener threw:', error);
+  } catch {
+    // Nothing left to do.
+  }
+}

@@ -1,0 +1,145 @@
+import express, { type ErrorRequestHandler } from 'express';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { close, listen, post } from '../../test/support/http.js';
+import { NOW_MS, OTHER_SECRET, SECRET, completedEvent, mrOnly, signedDelivery } from '../../test/support/webhook-fixtures.js';
+import { createWebhookHandler } from '../handler/webhook-handler.js';
+import { getVerifiedWebhook, webhookMiddleware } from './express.js';
+
+const now = () => NOW_MS;
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await close(server);
+  server = undefined;
+});
+
+async function start(app: express.Express): Promise<string> {
+  server = createServer(app);
+  return listen(server);
+}
+
+describe('webhookMiddleware (verify mode)', () => {
+  it('reads the raw body itself, verifies, and hands the typed event to the route', async () => {
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (req, res) => {
+      const { event, scheme } = getVerifiedWebhook(req);
+      res.json({ id: event.id, type: event.type, scheme, body: (req.body as { id: string }).id });
+    });
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    expect(await post(`${base}/hook`, d.body, d.headers)).toEqual({
+      status: 200,
+      body: { id: 'evt_completed_1', type: 'task.completed', scheme: 'standard', body: 'evt_completed_1' },
+    });
+    expect((await post(`${base}/hook`, d.body, mrOnly(d.headers))).body).toMatchObject({ scheme: 'mr' });
+  });
+
+  it('answers a bad signature with 400 {error:{code,message}} and never reaches the route', async () => {
+    const route = vi.fn((_req: express.Request, res: express.Response) => void res.sendStatus(200));
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secrets: [OTHER_SECRET], now }), route);
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    const res = await post(`${base}/hook`, d.body, d.headers);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'bad_signature', message: expect.any(String) } });
+    expect((await post(`${base}/hook`, d.body, { 'content-type': 'application/json' })).body).toMatchObject({
+      error: { code: 'missing_header' },
+    });
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('with express.json() mounted first: 500 body_already_parsed with a hint, passed to next as an Error', async () => {
+    const seen: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (_req, res) => void res.sendStatus(200));
+    const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+      seen.push(err);
+      res.status((err as { status: number }).status).json({ error: { code: (err as { code: string }).code, hint: (err as { hint: string }).hint } });
+    };
+    app.use(onError);
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    const res = await post(`${base}/hook`, d.body, d.headers);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ error: { code: 'body_already_parsed', hint: expect.stringContaining('before express.json()') } });
+    expect(seen[0]).toBeInstanceOf(Error);
+    expect(seen[0]).toMatchObject({ code: 'body_already_parsed', status: 500 });
+  });
+
+  it('with express.json() first and the default error handler: still a 500', async () => {
+    const app = express();
+    app.use(express.json());
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (_req, res) => void res.sendStatus(200));
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    expect((await post(`${base}/hook`, d.body, d.headers)).status).toBe(500);
+  });
+
+  it('leaves other routes to express.json() when mounted before it', async () => {
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (req, res) => void res.json({ ok: getVerifiedWebhook(req).event.id }));
+    app.use(express.json());
+    app.post('/other', (req, res) => void res.json(req.body));
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    expect((await post(`${base}/hook`, d.body, d.headers)).body).toEqual({ ok: 'evt_completed_1' });
+    expect((await post(`${base}/other`, '{"a":1}', { 'content-type': 'application/json' })).body).toEqual({ a: 1 });
+  });
+
+  it('refuses a body over the limit with 413, by Content-Length or while streaming', async () => {
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now, maxBodyBytes: 100 }), (_req, res) => void res.sendStatus(200));
+    const base = await start(app);
+    const big = 'x'.repeat(1000);
+    const declared = await post(`${base}/hook`, big, { 'content-type': 'application/json' });
+    expect(declared.status).toBe(413);
+    expect(declared.body).toMatchObject({ error: { code: 'body_too_large' } });
+
+    // Chunked: no Content-Length, so the limit trips while reading.
+    const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${base}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 10; i++) req.write('y'.repeat(50));
+      req.end();
+    });
+    expect(streamed.status).toBe(413);
+    expect(JSON.parse(streamed.body)).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+
+  it('verifies bodies with multi-byte UTF-8 exactly', async () => {
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (req, res) => void res.json({ content: getVerifiedWebhook(req).event.content }));
+    const base = await start(app);
+    const d = signedDelivery(completedEvent({ content: 'héllo — 🌊 日本' }));
+    expect((await post(`${base}/hook`, d.body, d.headers)).body).toEqual({ content: 'héllo — 🌊 日本' });
+  });
+
+  it('needs a secret or a handler', () => {
+    expect(() => webhookMiddleware({} as never)).toThrow(expect.objectContaining({ code: 'invalid_secret' }));
+  });
+
+  it('getVerifiedWebhook says what to mount when nothing was verified', () => {
+    expect(() => getVerifiedWebhook({})).toThrow(/webhookMiddleware/);
+  });
+});
+
+describe('webhookMiddleware (handler mode)', () => {
+  it('answers with the handler: 200 then a duplicate', async () => {
+    const onCompleted = vi.fn();
+    const app = express();
+    app.post('/hook', webhookMiddleware({ handler: createWebhookHandler({ secret: SECRET, now, onCompleted }) }));
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    expect(await post(`${base}/hook`, d.body, d.headers)).toEqual({ status: 200, body: { received: true } });
+    expect(await post(`${base}/hook`, d.body, d.headers)).toEqual({ status: 200, body: { received: true, duplicate: true } });
+    expect(onCompleted).toHaveBeenCalledOnce();
+    const bad = await post(`${base}/hook`, `${d.body}\n`, d.headers);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_signature' } } });
+  });
+});

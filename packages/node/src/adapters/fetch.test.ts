@@ -1,0 +1,81 @@
+import { HttpResponse } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
+import { NOW_MS, SECRET, aiGeneratedEvent, completedEvent, signedDelivery } from '../../test/support/webhook-fixtures.js';
+import { ModelRiver } from '../client/model-river.js';
+import { createFetchWebhookHandler } from './fetch.js';
+
+const api = mockApi();
+beforeAll(api.listen);
+afterEach(api.reset);
+afterAll(api.close);
+
+const now = () => NOW_MS;
+const request = (body: BodyInit | null, headers: Record<string, string>, method = 'POST') =>
+  new Request('http://receiver.test/api/webhooks', { method, body, headers });
+
+describe('createFetchWebhookHandler', () => {
+  it('verifies a Request and answers a Response', async () => {
+    const onCompleted = vi.fn();
+    const handle = createFetchWebhookHandler({ secret: SECRET, now, onCompleted });
+    const d = signedDelivery(completedEvent());
+    const res = await handle(request(d.body, d.headers));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(await res.json()).toEqual({ received: true });
+    expect(onCompleted).toHaveBeenCalledOnce();
+  });
+
+  it('answers 400 with the code on a bad signature', async () => {
+    const handle = createFetchWebhookHandler({ secret: SECRET, now });
+    const d = signedDelivery(completedEvent());
+    const res = await handle(request(`${d.body} `, d.headers));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'bad_signature' } });
+  });
+
+  it('answers 500 body_already_parsed when the body was read first (Next.js: body read once)', async () => {
+    const handle = createFetchWebhookHandler({ secret: SECRET, now });
+    const d = signedDelivery(completedEvent());
+    const req = request(d.body, d.headers);
+    await req.json();
+    const res = await handle(req);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: 'body_already_parsed', hint: expect.stringContaining('once') } });
+  });
+
+  it('answers 413 above maxBodyBytes, declared or streamed', async () => {
+    const handle = createFetchWebhookHandler({ secret: SECRET, now, maxBodyBytes: 32 });
+    const d = signedDelivery(completedEvent());
+    expect((await handle(request(d.body, d.headers))).status).toBe(413);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode('z'.repeat(20)));
+        c.close();
+      },
+    });
+    const streamed = await handle(new Request('http://receiver.test/', { method: 'POST', body: stream, headers: d.headers, duplex: 'half' } as RequestInit));
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+
+  it('answers 405 to anything but POST', async () => {
+    const res = await createFetchWebhookHandler({ secret: SECRET, now })(request(null, {}, 'GET'));
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('posts the AI callback before answering, like the core handler', async () => {
+    const event = aiGeneratedEvent(BASE);
+    api.route('post', `/v1/callback/${event.channel_id}`, () => HttpResponse.json({ status: 'ok' }));
+    const handle = createFetchWebhookHandler({
+      secret: SECRET,
+      now,
+      client: new ModelRiver({ apiKey: API_KEY, baseUrl: BASE }),
+      onAiGenerated: () => ({ data: { ok: true } }),
+    });
+    const d = signedDelivery(event);
+    expect((await handle(request(d.body, d.headers))).status).toBe(200);
+    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ data: { ok: true } });
+  });
+});

@@ -1,0 +1,234 @@
+import { HttpResponse } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
+import {
+  NOW_MS,
+  NOW_SEC,
+  SECRET,
+  aiGeneratedEvent,
+  completedEvent,
+  failedEvent,
+  signedDelivery,
+} from '../../test/support/webhook-fixtures.js';
+import { ModelRiver } from '../client/model-river.js';
+import type { WebhookEvent } from '../wire.js';
+import { createMemoryIdempotencyStore } from './idempotency-store.js';
+import { createWebhookHandler, type WebhookHandlerOptions } from './webhook-handler.js';
+
+const api = mockApi();
+beforeAll(api.listen);
+afterEach(api.reset);
+afterAll(api.close);
+
+const now = () => NOW_MS;
+const client = () => new ModelRiver({ apiKey: API_KEY, baseUrl: BASE, sleep: async () => {}, random: () => 0 });
+const ai = aiGeneratedEvent(BASE);
+const channel = ai.channel_id;
+const okCallback = () => HttpResponse.json({ status: 'ok' });
+
+function handler(extra: Partial<WebhookHandlerOptions> = {}) {
+  return createWebhookHandler({ secret: SECRET, now, ...extra } as WebhookHandlerOptions);
+}
+const deliver = (h: ReturnType<typeof handler>, event: WebhookEvent, timestampSec = NOW_SEC) =>
+  h.handle(signedDelivery(event, { timestampSec }));
+
+describe('createWebhookHandler: dispatch', () => {
+  it('verifies and dispatches task.completed to onEvent then onCompleted', async () => {
+    const calls: string[] = [];
+    const h = handler({
+      onEvent: (e) => void calls.push(`event:${e.type}`),
+      onCompleted: (e, ctx) => void calls.push(`completed:${e.content}:${ctx.verified.scheme}`),
+      onFailed: () => void calls.push('failed'),
+    });
+    const result = await deliver(h, completedEvent());
+    expect(result).toMatchObject({ status: 200, body: { received: true }, event: { id: 'evt_completed_1' } });
+    expect(calls).toEqual(['event:task.completed', 'completed:Hello there:standard']);
+  });
+
+  it('dispatches task.failed to onFailed', async () => {
+    const onFailed = vi.fn();
+    await deliver(handler({ onFailed }), failedEvent());
+    expect(onFailed).toHaveBeenCalledOnce();
+    expect(onFailed.mock.calls[0]![0]).toMatchObject({ type: 'task.failed' });
+  });
+
+  it('answers a bad delivery with its status and {error:{code,message}} and runs nothing', async () => {
+    const onEvent = vi.fn();
+    const onError = vi.fn();
+    const h = handler({ onEvent, onError });
+    const d = signedDelivery(completedEvent());
+    const bad = await h.handle({ body: `${d.body} `, headers: d.headers });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'bad_signature' } });
+    const parsed = await h.handle({ body: completedEvent() as unknown as string, headers: d.headers });
+    expect(parsed).toMatchObject({ status: 500, body: { error: { code: 'body_already_parsed' } } });
+    expect(onEvent).not.toHaveBeenCalled();
+    expect(onError).toHaveBeenCalledTimes(2);
+  });
+
+  it('answers 500 handler_error when a callback throws, hides its text, and lets the redelivery run it again', async () => {
+    const onError = vi.fn();
+    let attempts = 0;
+    const h = handler({
+      onError,
+      onCompleted: () => {
+        if (++attempts === 1) throw new Error('db password wrong');
+      },
+    });
+    const first = await deliver(h, completedEvent());
+    expect(first).toMatchObject({ status: 500, body: { error: { code: 'handler_error' } } });
+    expect(JSON.stringify(first.body)).not.toContain('password');
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'db password wrong' }), expect.anything());
+    expect((await deliver(h, completedEvent(), NOW_SEC + 30)).status).toBe(200);
+    expect(attempts).toBe(2);
+  });
+
+  it('can verify with WebCrypto', async () => {
+    const onCompleted = vi.fn();
+    expect((await deliver(handler({ verify: 'async', onCompleted }), completedEvent())).status).toBe(200);
+    expect(onCompleted).toHaveBeenCalledOnce();
+  });
+});
+
+describe('createWebhookHandler: idempotency', () => {
+  it('acknowledges a redelivery (same id, fresh signature) without re-running handlers', async () => {
+    const onCompleted = vi.fn();
+    const h = handler({ onCompleted });
+    expect((await deliver(h, completedEvent())).body).toEqual({ received: true });
+    expect((await deliver(h, completedEvent(), NOW_SEC + 5)).body).toEqual({ received: true, duplicate: true });
+    expect(onCompleted).toHaveBeenCalledOnce();
+    await deliver(h, completedEvent({ id: 'evt_other' }));
+    expect(onCompleted).toHaveBeenCalledTimes(2);
+  });
+
+  it('runs handlers once for concurrent duplicates', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const onCompleted = vi.fn(() => gate);
+    const h = handler({ onCompleted });
+    const a = deliver(h, completedEvent());
+    const b = deliver(h, completedEvent(), NOW_SEC + 1);
+    await vi.waitFor(() => expect(onCompleted).toHaveBeenCalled());
+    release();
+    const results = await Promise.all([a, b]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(results[1]!.body).toEqual({ received: true, duplicate: true });
+    expect(onCompleted).toHaveBeenCalledOnce();
+  });
+
+  it('forgets ids after the window and evicts the oldest beyond maxEntries', async () => {
+    let t = 0;
+    const store = createMemoryIdempotencyStore({ ttlMs: 1000, maxEntries: 2, now: () => t });
+    store.add('a');
+    t = 999;
+    expect(store.has('a')).toBe(true);
+    t = 1000;
+    expect(store.has('a')).toBe(false);
+    store.add('b');
+    store.add('c');
+    store.add('d');
+    expect([store.has('b'), store.has('c'), store.has('d')]).toEqual([false, true, true]);
+  });
+
+  it('uses an injected store, or none', async () => {
+    const ids: string[] = [];
+    const store = { has: async (id: string) => ids.includes(id), add: async (id: string) => void ids.push(id) };
+    const onCompleted = vi.fn();
+    const h = handler({ store, onCompleted });
+    await deliver(h, completedEvent());
+    await deliver(h, completedEvent());
+    expect(ids).toEqual(['evt_completed_1']);
+    expect(onCompleted).toHaveBeenCalledOnce();
+    const noDedupe = handler({ store: false, onCompleted });
+    await deliver(noDedupe, completedEvent());
+    await deliver(noDedupe, completedEvent());
+    expect(onCompleted).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('createWebhookHandler: event-driven callbacks', () => {
+  it('posts what onAiGenerated returns to the callback BEFORE answering 200', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const h = handler({
+      client: client(),
+      onAiGenerated: (e) => ({ data: { ...(e.ai_response.data as object), enriched: true }, task_id: 'task_1', metadata: { by: 'test' } }),
+    });
+    const result = await deliver(h, ai);
+    expect(result.status).toBe(200);
+    expect(api.recorded).toHaveLength(1);
+    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ data: { answer: 42, enriched: true }, task_id: 'task_1', metadata: { by: 'test' } });
+    expect(api.recorded[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(api.recorded[0]!.headers['idempotency-key']).toBe('callback_evt_ai_1');
+  });
+
+  it('retries the callback with the same idempotency key', async () => {
+    api.route('post', `/v1/callback/${channel}`, () => new HttpResponse(null, { status: 502 }), () => HttpResponse.error(), okCallback);
+    const h = handler({ client: client(), onAiGenerated: () => ({ data: 1 }) });
+    expect((await deliver(h, ai)).status).toBe(200);
+    expect(api.recorded.map((r) => r.headers['idempotency-key'])).toEqual(Array(3).fill('callback_evt_ai_1'));
+  });
+
+  it('posts {error:"backend_error", message} when onAiGenerated throws, and answers 200', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const onError = vi.fn();
+    const h = handler({
+      client: client(),
+      onError,
+      onAiGenerated: () => {
+        throw new Error('inventory service down');
+      },
+    });
+    expect((await deliver(h, ai)).status).toBe(200);
+    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ error: 'backend_error', message: 'inventory service down' });
+    expect(onError).toHaveBeenCalledOnce();
+  });
+
+  it('treats a result without data as a backend error', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const h = handler({ client: client(), onAiGenerated: () => ({ nope: 1 }) as unknown as { data: unknown } });
+    await deliver(h, ai);
+    expect(JSON.parse(api.recorded[0]!.body)).toMatchObject({ error: 'backend_error' });
+  });
+
+  it('answers 500 when the callback cannot be posted; the redelivery posts the SAME result without re-running onAiGenerated', async () => {
+    api.route('post', `/v1/callback/${channel}`, () => new HttpResponse(null, { status: 503 }));
+    let runs = 0;
+    const h = handler({ client: client(), onAiGenerated: () => ({ data: { run: ++runs } }) });
+    expect((await deliver(h, ai)).status).toBe(500);
+    expect(api.recorded).toHaveLength(3);
+    api.reset();
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    expect((await deliver(h, ai, NOW_SEC + 60)).status).toBe(200);
+    expect(runs).toBe(1);
+    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ data: { run: 1 } });
+    expect((await deliver(h, ai, NOW_SEC + 90)).body).toEqual({ received: true, duplicate: true });
+  });
+
+  it('acknowledges when the gateway refuses the callback with 409 (no longer awaiting one)', async () => {
+    api.route('post', `/v1/callback/${channel}`, () =>
+      HttpResponse.json({ error: { code: 'invalid_state', message: 'not awaiting a callback' } }, { status: 409 }),
+    );
+    const onError = vi.fn();
+    const h = handler({ client: client(), onError, onAiGenerated: () => ({ data: 1 }) });
+    expect((await deliver(h, ai)).status).toBe(200);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'invalid_state' }), expect.anything());
+  });
+
+  it('posts nothing when onAiGenerated returns undefined', async () => {
+    const h = handler({ client: client(), onAiGenerated: () => undefined });
+    expect((await deliver(h, ai)).status).toBe(200);
+    expect(api.recorded).toHaveLength(0);
+  });
+
+  it('never sends the API key to a foreign callback_url', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const foreign = aiGeneratedEvent('http://attacker.test/');
+    const h = handler({ client: client(), onAiGenerated: () => ({ data: 1 }) });
+    expect((await deliver(h, foreign)).status).toBe(200);
+    expect(api.recorded[0]!.url).toBe(`${BASE}/v1/callback/${channel}`);
+  });
+
+  it('refuses onAiGenerated without a client at creation', () => {
+    expect(() => handler({ onAiGenerated: () => ({ data: 1 }) })).toThrow(/client/);
+  });
+});

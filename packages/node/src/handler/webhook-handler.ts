@@ -1,0 +1,214 @@
+/**
+ * The framework-neutral webhook endpoint: verify, drop duplicates, dispatch by type, and for
+ * event-driven requests post the backend's result back to the gateway before answering 200.
+ * The Express, Fastify and Fetch adapters only move bytes in and out of it.
+ */
+import type { ModelRiver } from '../client/model-river.js';
+import { InvalidRequestError, ModelRiverError, NotFoundError } from '../client/errors.js';
+import type { WebhookEvent } from '../wire.js';
+import type { WebhookBody } from '../webhooks/body.js';
+import { WebhookVerificationError } from '../webhooks/errors.js';
+import type { WebhookHeaders } from '../webhooks/headers.js';
+import { loadNodeCrypto } from '../webhooks/node-crypto.js';
+import { verifyWebhook } from '../webhooks/verify.js';
+import { verifyWebhookAsync } from '../webhooks/verify-async.js';
+import type { VerifiedWebhook, VerifyWebhookOptions, WebhookSecretOptions } from '../webhooks/verify-core.js';
+import { createMemoryIdempotencyStore, type WebhookIdempotencyStore } from './idempotency-store.js';
+
+export type CompletedWebhook = Extract<WebhookEvent, { type: 'task.completed' }>;
+export type FailedWebhook = Extract<WebhookEvent, { type: 'task.failed' }>;
+export type AiGeneratedWebhook = Extract<WebhookEvent, { type: 'task.ai_generated' }>;
+
+/** What `onAiGenerated` returns: the enriched result posted to the gateway's callback. */
+export interface AiGeneratedResult {
+  data: unknown;
+  task_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Passed to every event callback. */
+export interface WebhookContext {
+  /** The verification result: scheme, matched secret index, signed timestamp. */
+  verified: VerifiedWebhook;
+}
+
+/** Options of {@link createWebhookHandler}. */
+export type WebhookHandlerOptions = WebhookSecretOptions & {
+  /** Signature timestamp tolerance, both ways. Default 300. */
+  toleranceSec?: number;
+  /** Clock in epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** `sync` (node:crypto) or `async` (WebCrypto). Default: `sync` where node:crypto exists. */
+  verify?: 'sync' | 'async';
+  /** Every new verified event, before the typed callback. */
+  onEvent?: (event: WebhookEvent, context: WebhookContext) => unknown;
+  onCompleted?: (event: CompletedWebhook, context: WebhookContext) => unknown;
+  onFailed?: (event: FailedWebhook, context: WebhookContext) => unknown;
+  /**
+   * Event-driven requests: return the enriched result, which is posted to the callback before
+   * the webhook is answered; throw to post `{error: 'backend_error', message}` instead; return
+   * `undefined` to call back later yourself (with `ModelRiver#callback`).
+   */
+  onAiGenerated?: (event: AiGeneratedWebhook, context: WebhookContext) => AiGeneratedResult | undefined | Promise<AiGeneratedResult | undefined>;
+  /** Posts the callbacks; required with `onAiGenerated`. */
+  client?: ModelRiver;
+  /** Handled delivery ids. Default: in memory, 24 h, 10 000 ids. `false` turns deduplication off. */
+  store?: WebhookIdempotencyStore | false;
+  /** Told of every failure the endpoint answers 4xx/5xx for, and of callbacks the gateway refused. For logging. */
+  onError?: (error: unknown, event?: WebhookEvent) => void;
+};
+
+/** What the endpoint answers: an HTTP status and a JSON body. */
+export interface WebhookHandlerResult {
+  status: number;
+  body: { received: true; duplicate?: true } | { error: { code: string; message: string; hint?: string } };
+  /** The event, once verified. */
+  event?: WebhookEvent;
+}
+
+/** A raw delivery as any framework can provide it. */
+export interface RawWebhookRequest {
+  body: WebhookBody;
+  headers: WebhookHeaders;
+}
+
+/** The endpoint logic; never throws, every outcome is a {@link WebhookHandlerResult}. */
+export interface WebhookHandler {
+  /** Verifies a raw delivery, then {@link WebhookHandler.dispatch}es it. */
+  handle(request: RawWebhookRequest): Promise<WebhookHandlerResult>;
+  /** Handles an already verified delivery: deduplicates, runs the callbacks, posts the AI callback. */
+  dispatch(verified: VerifiedWebhook): Promise<WebhookHandlerResult>;
+}
+
+// Kept while posting a callback fails, so the gateway's redelivery posts the same result
+// instead of running `onAiGenerated` again.
+const MAX_PENDING_CALLBACKS = 1_000;
+
+/**
+ * Creates the framework-neutral webhook endpoint used by all adapters: verifies the delivery,
+ * acknowledges duplicates (same delivery id within the store's window) without re-running
+ * anything, dispatches on `type`, and for `task.ai_generated` posts what `onAiGenerated`
+ * returns to the gateway's callback (with retries and one idempotency key derived from the
+ * delivery id) before answering 200. A failing callback answers 500 so the gateway redelivers.
+ *
+ * @example
+ * ```ts
+ * const handler = createWebhookHandler({
+ *   secret: process.env.MODELRIVER_WEBHOOK_SECRET!,
+ *   client: modelRiver,
+ *   onCompleted: async (event) => saveAnswer(event.channel_id, event.content),
+ *   onAiGenerated: async (event) => ({ data: { ...(event.ai_response.data as object), price: await lookUpPrice() } }),
+ * });
+ * const { status, body } = await handler.handle({ body: rawBody, headers });
+ * ```
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  if (options.onAiGenerated && !options.client) {
+    throw new ModelRiverError('onAiGenerated needs a ModelRiver `client` to post the callback with.', { code: 'invalid_argument' });
+  }
+  const store = options.store === false ? null : (options.store ?? createMemoryIdempotencyStore({ now: options.now }));
+  const useAsync = options.verify === 'async' || (options.verify === undefined && !loadNodeCrypto());
+  const inFlight = new Map<string, Promise<WebhookHandlerResult>>();
+  const pendingCallbacks = new Map<string, AiGeneratedResult | { error: string; message: string }>();
+
+  const report = (error: unknown, event?: WebhookEvent) => {
+    try {
+      options.onError?.(error, event);
+    } catch {
+      // A logger that throws must not turn a handled webhook into a failed one.
+    }
+  };
+
+  async function run(verified: VerifiedWebhook): Promise<WebhookHandlerResult> {
+    const { event } = verified;
+    const context: WebhookContext = { verified };
+    try {
+      if (store && (await store.has(verified.webhookId))) return { status: 200, body: { received: true, duplicate: true }, event };
+      await options.onEvent?.(event, context);
+      if (event.type === 'task.completed') await options.onCompleted?.(event, context);
+      else if (event.type === 'task.failed') await options.onFailed?.(event, context);
+      else if (event.type === 'task.ai_generated') await callBack(event, verified.webhookId, context);
+      await store?.add(verified.webhookId);
+      return { status: 200, body: { received: true }, event };
+    } catch (error) {
+      report(error, event);
+      // The handler's own error text stays in `onError`: the gateway sees a generic one.
+      return { status: 500, body: { error: { code: 'handler_error', message: 'The webhook handler failed; the delivery will be retried.' } }, event };
+    }
+  }
+
+  async function callBack(event: AiGeneratedWebhook, deliveryId: string, context: WebhookContext): Promise<void> {
+    if (!options.onAiGenerated) return;
+    let payload = pendingCallbacks.get(deliveryId);
+    if (!payload) {
+      try {
+        const result = await options.onAiGenerated(event, context);
+        if (result === undefined) return;
+        if (!result || typeof result !== 'object' || !('data' in result)) {
+          throw new TypeError('onAiGenerated must return { data, task_id?, metadata? } or undefined.');
+        }
+        payload = result;
+      } catch (error) {
+        report(error, event);
+        payload = { error: 'backend_error', message: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    const client = options.client!;
+    const callOptions = { idempotencyKey: `callback_${deliveryId}`, url: event.callback_url };
+    pendingCallbacks.delete(deliveryId);
+    try {
+      if ('data' in payload) await client.callback(event.channel_id, payload, callOptions);
+      else await client.callbackError(event.channel_id, payload, callOptions);
+    } catch (error) {
+      // The gateway refused the callback itself (409: no longer awaiting one — already received
+      // or timed out; 400/404/413/422): a redelivery cannot change that, so acknowledge and
+      // report rather than loop. Anything else (5xx, network, 401) answers 500 for a redelivery.
+      if (error instanceof InvalidRequestError || error instanceof NotFoundError) {
+        report(error, event);
+        return;
+      }
+      if (pendingCallbacks.size >= MAX_PENDING_CALLBACKS) pendingCallbacks.delete(pendingCallbacks.keys().next().value as string);
+      pendingCallbacks.set(deliveryId, payload);
+      throw error;
+    }
+  }
+
+  const dispatch = (verified: VerifiedWebhook): Promise<WebhookHandlerResult> => {
+    // A redelivery racing the first one waits for it rather than running the handlers twice.
+    const running = inFlight.get(verified.webhookId);
+    if (running) {
+      return running.then((r) => (r.status === 200 ? { ...r, body: { received: true, duplicate: true } } : r));
+    }
+    const promise = run(verified).finally(() => inFlight.delete(verified.webhookId));
+    inFlight.set(verified.webhookId, promise);
+    return promise;
+  };
+
+  return {
+    dispatch,
+    async handle(request) {
+      let verified: VerifiedWebhook;
+      try {
+        const verifyOptions = { ...secretsOf(options), toleranceSec: options.toleranceSec, now: options.now, body: request.body, headers: request.headers } as VerifyWebhookOptions;
+        verified = useAsync ? await verifyWebhookAsync(verifyOptions) : verifyWebhook(verifyOptions);
+      } catch (error) {
+        report(error);
+        return errorResult(error);
+      }
+      return dispatch(verified);
+    },
+  };
+}
+
+/** The answer for a verification failure (or any unexpected error: 500). */
+export function errorResult(error: unknown): WebhookHandlerResult {
+  if (error instanceof WebhookVerificationError) {
+    const { code, hint } = error;
+    return { status: error.status, body: { error: { code, message: error.message, ...(hint ? { hint } : {}) } } };
+  }
+  return { status: 500, body: { error: { code: 'internal_error', message: 'The webhook could not be processed.' } } };
+}
+
+function secretsOf(options: WebhookSecretOptions): WebhookSecretOptions {
+  return options.secrets ? { secrets: options.secrets } : { secret: options.secret as string };
+}

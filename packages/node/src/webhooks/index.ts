@@ -1,0 +1,13 @@
+/**
+ * `@modelriver/node/webhooks`: webhook verification with no runtime dependency, for Node
+ * (`verifyWebhook`, on `node:crypto`) and any WebCrypto runtime (`verifyWebhookAsync`).
+ */
+export { verifyWebhook, verifyWebhookSignature } from './verify.js';
+export { verifyWebhookAsync, verifyWebhookSignatureAsync } from './verify-async.js';
+export { WebhookVerificationError, WebhookErrorCode } from './errors.js';
+export { signWebhook, standardWebhooksKey } from './sign.js';
+export type { SignWebhookInput, WebhookSignatureHeaders } from './sign.js';
+export type { VerifyWebhookOptions, VerifiedSignature, VerifiedWebhook, WebhookScheme, WebhookSecretOptions } from './verify-core.js';
+export type { WebhookHeaders } from './headers.js';
+export type { WebhookBody } from './body.js';
+export type { WebhookEvent, WebhookType } from '../wire.js';
