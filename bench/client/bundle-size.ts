@@ -1,78 +1,55 @@
 /**
  * Browser bundle size of `ModelRiverClient` next to the official `phoenix`
- * client: esbuild (platform browser, minify, ESM), then gzip level 9.
- * Prints only; never fails on a size.
+ * client: esbuild (platform browser, minify, ESM, ES2020), then gzip level 9.
+ * Prints only; never fails on a size (the budget is packages/client/src/bundle-size.test.ts).
  *
- *   npx tsx bench/client/bundle-size.ts [--inputs]   (--inputs: bytes per module)
+ *   npx tsx bench/client/bundle-size.ts [--inputs] [--no-build]
+ *
+ * The headline figure bundles the BUILT package (`packages/client/dist/index.js`,
+ * what users get), so the package is built first (`tsup`, as `pnpm --filter
+ * @modelriver/client build` does) unless `--no-build`. `--inputs` adds the bytes
+ * each source module contributes, from a bundle of `src` with the build's
+ * `mangleProps` (the dist is a single file).
  */
-import { build, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { CLIENT_DIR, CLIENT_IMPORT, measureBundle, type BundleSize } from './measure-bundle.js';
 
-const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
-const dist = `${clientDir}dist/index.js`;
-const src = `${clientDir}src/index.ts`;
-const clientEntry = existsSync(dist) ? dist : src;
+const dist = `${CLIENT_DIR}dist/index.js`;
+const src = `${CLIENT_DIR}src/index.ts`;
 
-// `@modelriver/client` is the package's dist when built, else its sources.
-const resolveClient: Plugin = {
-  name: 'modelriver-client',
-  setup(b) {
-    b.onResolve({ filter: /^@modelriver\/client$/ }, () => ({ path: clientEntry }));
-  },
-};
-
-interface Size {
-  name: string;
-  min: number;
-  gzip: number;
-  /** Bytes each input contributes to the minified output, largest first. */
-  inputs: Array<[path: string, bytes: number]>;
+if (!process.argv.includes('--no-build')) {
+  const require = createRequire(`${CLIENT_DIR}package.json`);
+  const tsupPackage = require.resolve('tsup/package.json');
+  const tsupBin = join(dirname(tsupPackage), (require(tsupPackage) as { bin: Record<string, string> }).bin.tsup ?? 'dist/cli-default.js');
+  console.log('building @modelriver/client (tsup) …');
+  execFileSync(process.execPath, [tsupBin, '--silent'], { cwd: CLIENT_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
 }
+if (!existsSync(dist)) throw new Error(`${dist} is missing: build the package (pnpm --filter @modelriver/client build)`);
 
-async function measure(name: string, contents: string): Promise<Size> {
-  const result = await build({
-    stdin: { contents, resolveDir: clientDir, loader: 'ts', sourcefile: `${name}-entry.ts` },
-    bundle: true,
-    write: false,
-    minify: true,
-    format: 'esm',
-    // 'browser' honours the `browser` field: isomorphic-ws resolves to its
-    // browser build (the global WebSocket), so `ws` stays out of the bundle.
-    platform: 'browser',
-    target: 'es2020',
-    plugins: [resolveClient],
-    logLevel: 'silent',
-    metafile: true,
-  });
-  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
-  const output = Object.values(result.metafile.outputs)[0];
-  const inputs = Object.entries(output?.inputs ?? {})
-    .map(([path, info]): [string, number] => [path, info.bytesInOutput])
-    .sort((a, b) => b[1] - a[1]);
-  if (inputs.some(([p]) => /node_modules\/(\.pnpm\/)?ws[@/]/.test(p))) {
-    console.warn(`warning: ${name} pulled in the Node 'ws' package`);
-  }
-  return { name, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, inputs };
-}
-
-const ours = await measure('modelriver', "import { ModelRiverClient } from '@modelriver/client'; console.log(ModelRiverClient);");
-const phoenix = await measure('phoenix', "import { Socket } from 'phoenix'; console.log(Socket);");
+const ours = await measureBundle(CLIENT_IMPORT, { client: dist });
+const phoenix = await measureBundle("import { Socket } from 'phoenix'; console.log(Socket);");
 
 const kb = (n: number): string => `${n.toLocaleString('en-US')} B (${(n / 1024).toFixed(1)} KiB)`;
-console.log(`\nbrowser bundle, esbuild minify ESM, gzip -9; client from ${clientEntry === dist ? 'dist' : 'src'}\n`);
+const row = (label: string, s: BundleSize): string => label.padEnd(24) + kb(s.min).padStart(22) + kb(s.gzip).padStart(22);
+console.log('\nbrowser bundle, esbuild minify ESM ES2020, gzip -9; client from dist (built)\n');
 console.log(['bundle', 'min', 'min+gzip'].map((h, i) => (i === 0 ? h.padEnd(24) : h.padStart(22))).join(''));
-for (const s of [ours, phoenix]) {
-  const label = s.name === 'modelriver' ? 'ModelRiverClient' : 'phoenix Socket';
-  console.log(label.padEnd(24) + kb(s.min).padStart(22) + kb(s.gzip).padStart(22));
-}
-console.log(
-  `ratio vs phoenix`.padEnd(24) + `${(ours.min / phoenix.min).toFixed(2)}x`.padStart(22) + `${(ours.gzip / phoenix.gzip).toFixed(2)}x`.padStart(22),
-);
+console.log(row('ModelRiverClient', ours));
+console.log(row('phoenix Socket', phoenix));
+console.log(`ratio vs phoenix`.padEnd(24) + `${(ours.min / phoenix.min).toFixed(2)}x`.padStart(22) + `${(ours.gzip / phoenix.gzip).toFixed(2)}x`.padStart(22));
+
 if (process.argv.includes('--inputs')) {
-  for (const s of [ours, phoenix]) {
-    console.log(`\n${s.name}: minified bytes per input`);
-    for (const [path, bytes] of s.inputs) console.log(`${String(bytes).padStart(8)}  ${path.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}`);
+  const fromSrc = await measureBundle(CLIENT_IMPORT, { client: src, mangle: true });
+  const short = (path: string): string => path.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^.*packages\/client\//, '');
+  console.log(`\nModelRiverClient from src with mangleProps: ${kb(fromSrc.min)} min, ${kb(fromSrc.gzip)} min+gzip`);
+  // gzip works on the whole file, so a module's share is estimated from its share of the minified bytes.
+  console.log('minified bytes per input (gzip share estimated pro rata)');
+  for (const [path, bytes] of fromSrc.inputs) {
+    if (bytes === 0) continue;
+    console.log(`${String(bytes).padStart(8)}  ~${String(Math.round((bytes / fromSrc.min) * fromSrc.gzip)).padStart(5)} gz  ${short(path)}`);
   }
+  console.log('\nphoenix: minified bytes per input');
+  for (const [path, bytes] of phoenix.inputs) if (bytes > 0) console.log(`${String(bytes).padStart(8)}  ${short(path)}`);
 }

@@ -5,9 +5,11 @@
  * channel; the order rotates every round; medians are reported.
  *
  *   npx tsx bench/client/events.ts [--events 100000] [--rounds 5] [--only bare,phoenix,modelriver]
+ *     [--baseline <client src dir, or a built index.js>]   (adds `baseline`: that client, in the same run)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Socket } from 'phoenix';
 import WebSocket from 'ws';
 import type { ChannelReady } from './gateway-process.js';
@@ -64,25 +66,41 @@ const phoenix: Consumer = (ready) =>
     channel.join().receive('error', (e: unknown) => reject(new Error(`join failed: ${JSON.stringify(e)}`)));
   });
 
-/** Our client, `ws` injected, no persistence. */
-const modelriver: Consumer = async (ready) => {
-  const { ModelRiverClient } = await import('../../packages/client/src/index.js');
-  return new Promise((resolve, reject) => {
-    const client = new ModelRiverClient({ WebSocket, persist: false });
-    let count = 0;
-    client.on('tokens', () => {
-      count += 1;
+type ClientModule = typeof import('../../packages/client/src/index.js');
+
+/** `ModelRiverClient` from `entry`, `ws` injected, no persistence. */
+const ourClient =
+  (entry: string): Consumer =>
+  async (ready) => {
+    const { ModelRiverClient } = (await import(entry)) as ClientModule;
+    return new Promise((resolve, reject) => {
+      const client = new ModelRiverClient({ WebSocket, persist: false });
+      let count = 0;
+      client.on('tokens', () => {
+        count += 1;
+      });
+      client.on('response', () => {
+        client.destroy();
+        resolve(count);
+      });
+      client.on('error', (e) => reject(e));
+      client.connect({ channelId: ready.channelId, wsToken: ready.wsToken, websocketUrl: ready.websocketUrl, websocketChannel: ready.topic });
     });
-    client.on('response', () => {
-      client.destroy();
-      resolve(count);
-    });
-    client.on('error', (e) => reject(e));
-    client.connect({ channelId: ready.channelId, wsToken: ready.wsToken, websocketUrl: ready.websocketUrl, websocketChannel: ready.topic });
-  });
-};
+  };
+
+/** Our client as it is now. */
+const modelriver = ourClient('../../packages/client/src/index.js');
 
 const CONSUMERS: Record<string, Consumer> = { bare, phoenix, modelriver };
+// `--baseline <dir or file>`: also measure the client in another source tree (e.g. a checkout
+// of an earlier commit's packages/client/src) or a built file (packages/client/dist/index.js)
+// in the same run, as `baseline`.
+const BASELINE = flag('baseline', '');
+if (BASELINE !== '') {
+  const entry = /\.[cm]?[jt]s$/.test(BASELINE) ? BASELINE : `${BASELINE}/index.ts`;
+  CONSUMERS.baseline = ourClient(pathToFileURL(resolvePath(entry)).href);
+  if (!ONLY.includes('baseline')) ONLY.push('baseline');
+}
 
 function startGateway(): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL('./gateway-process.ts', import.meta.url)), [], {
@@ -144,24 +162,36 @@ const rows = names.map((name) => {
   const runs = results[name] ?? [];
   return {
     name,
+    runs,
     eventsPerSec: median(runs.map((r) => r.events / r.seconds)),
     cpuPerEvent: median(runs.map((r) => r.cpuMicros / r.events)),
   };
 });
 const anchor = (n: string) => rows.find((r) => r.name === n);
-const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}x` : '-');
+/**
+ * Median of the per-round ratios: each round measures every client once, back to back,
+ * so a ratio within a round cancels the slow drifts of a shared machine better than a
+ * ratio of medians taken over all rounds.
+ */
+const paired = (of: (typeof rows)[number], to: string, value: (r: RunResult) => number): string => {
+  const anchorRuns = anchor(to)?.runs;
+  if (!anchorRuns) return '-';
+  return `${median(of.runs.map((r, i) => value(r) / value(anchorRuns[i] as RunResult))).toFixed(2)}x`;
+};
+const rate = (r: RunResult): number => r.events / r.seconds;
+const cpu = (r: RunResult): number => r.cpuMicros / r.events;
 
 console.log(`\nevents: ${EVENTS} tokens (~4 chars) + 1 response per run, rounds: ${ROUNDS}, medians; gateway in a child process`);
-console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+console.log(`node ${process.version}, ${process.platform}/${process.arch}; ratios are medians of per-round ratios\n`);
 const header = ['client', 'events/s', 'CPU µs/event', 'events/s vs phoenix', 'events/s vs bare', 'CPU vs phoenix', 'CPU vs bare'];
 const table = rows.map((r) => [
   r.name,
   Math.round(r.eventsPerSec).toLocaleString('en-US'),
   r.cpuPerEvent.toFixed(2),
-  ratio(r.eventsPerSec, anchor('phoenix')?.eventsPerSec),
-  ratio(r.eventsPerSec, anchor('bare')?.eventsPerSec),
-  ratio(r.cpuPerEvent, anchor('phoenix')?.cpuPerEvent),
-  ratio(r.cpuPerEvent, anchor('bare')?.cpuPerEvent),
+  paired(r, 'phoenix', rate),
+  paired(r, 'bare', rate),
+  paired(r, 'phoenix', cpu),
+  paired(r, 'bare', cpu),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
 const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');

@@ -64,22 +64,15 @@ export function resolveBackoff(
   name: string,
 ): BackoffOptions {
   const merged: BackoffOptions = { ...defaults };
-  if (overrides !== undefined && overrides !== null) {
-    for (const key of Object.keys(defaults) as Array<keyof BackoffOptions>) {
-      const value = overrides[key];
-      if (value !== undefined) merged[key] = value;
+  for (const key of Object.keys(defaults) as Array<keyof BackoffOptions>) {
+    const given = overrides?.[key];
+    const value = given === undefined ? merged[key] : given;
+    const min = key === 'factor' ? 1 : 0;
+    // `!(value >= min)` also refuses NaN; only maxAttempts may be Infinity ("no limit").
+    if (typeof value !== 'number' || !(value >= min) || (value === Infinity && key !== 'maxAttempts')) {
+      throw new ModelRiverError('invalid_options', `${name}.${key} must be a number >= ${min}, got ${String(value)}`);
     }
+    merged[key] = value;
   }
-  const check = (key: keyof BackoffOptions, ok: (v: number) => boolean, rule: string): void => {
-    const value = merged[key];
-    if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
-      throw new ModelRiverError('invalid_options', `${name}.${key} must be ${rule}, got ${String(value)}`);
-    }
-  };
-  check('initialDelayMs', (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0');
-  check('maxDelayMs', (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0');
-  check('factor', (v) => v >= 1 && Number.isFinite(v), 'a finite number >= 1');
-  check('maxAttempts', (v) => v >= 0, 'a number >= 0 (Infinity for no limit)');
-  check('minUptimeMs', (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0');
   return merged;
 }

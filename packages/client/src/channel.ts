@@ -5,25 +5,26 @@
  * again with whatever `last_seq` the client holds at that moment.
  */
 import { backoffDelay } from './backoff.js';
-import { ModelRiverError, reportListenerError } from './errors.js';
+import { ModelRiverError, reportListenerError, safeCall } from './errors.js';
 import { PhoenixEvent } from './protocol.js';
 import type { Frame, JoinPayload } from './protocol.js';
 import { PushBuffer } from './push.js';
-import type { Push } from './push.js';
+import type { Push, PushSender } from './push.js';
+import { quote } from './serializer.js';
 import type { BackoffOptions, DropInfo, ProtocolErrorInfo, PushBufferOptions, Timers } from './types.js';
 
 /** Default time a join may wait for its reply: 10 s. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
 
 /** Join refusals that will not change by retrying (today's hosted reasons included). */
-export const PERMANENT_JOIN_REFUSALS: Readonly<Record<string, 'unauthorized' | 'not_found' | 'invalid_channel_format'>> = Object.freeze({
+export const PERMANENT_JOIN_REFUSALS: Readonly<Record<string, 'unauthorized' | 'not_found' | 'invalid_channel_format'>> = {
   unauthorized: 'unauthorized',
   unauthorized_project_access: 'unauthorized',
   not_found: 'not_found',
   invalid_channel_format: 'invalid_channel_format',
   invalid_project_uuid: 'invalid_channel_format',
   invalid_channel_uuid: 'invalid_channel_format',
-});
+};
 
 /** Where the channel stands on the current link. */
 export type ChannelState = 'closed' | 'joining' | 'joined' | 'errored';
@@ -81,51 +82,58 @@ export interface ChannelOptions {
  * ```
  */
 export class Channel {
-  readonly topic: string;
-  private readonly options: ChannelOptions;
-  private readonly pushes: PushBuffer;
-  private channelState: ChannelState = 'closed';
-  private transport: ChannelTransport | null = null;
-  private currentJoinRef: string | null = null;
-  private joinTimer: unknown = null;
-  private rejoinTimer: unknown = null;
-  private rejoinAttempts = 0;
-  private disposed = false;
+  declare readonly topic: string;
+  declare private _o: ChannelOptions;
+  declare private _pushes: PushBuffer;
+  declare private _state: ChannelState;
+  declare private _transport: ChannelTransport | null;
+  declare private _joinRef: string | null;
+  /** The join timeout or the rejoin backoff: never both at once. */
+  declare private _timer: unknown;
+  declare private _attempts: number;
+  declare private _disposed: boolean;
+  declare private _sender: PushSender;
 
   constructor(options: ChannelOptions) {
     this.topic = options.topic;
-    this.options = options;
-    this.pushes = new PushBuffer({
-      ...options.pushBuffer,
-      timers: options.timers,
-      onDrop: (info) => this.call(() => options.handlers.onDrop(info)),
-    });
+    this._o = options;
+    this._pushes = new PushBuffer({ ...options.pushBuffer, timers: options.timers, onDrop: options.handlers.onDrop });
+    this._state = 'closed';
+    this._transport = this._joinRef = this._timer = null;
+    this._attempts = 0;
+    this._disposed = false;
+    this._sender = (push) => {
+      const t = this._transport;
+      if (t === null || this._state !== 'joined' || !t.isOpen) return null;
+      const ref = t.makeRef();
+      return t.send([this._joinRef, ref, this.topic, push.event, push.payload]) ? ref : null;
+    };
   }
 
   get state(): ChannelState {
-    return this.channelState;
+    return this._state;
   }
 
   /** The join_ref of the current (or last) join. */
   get joinRef(): string | null {
-    return this.currentJoinRef;
+    return this._joinRef;
   }
 
   /** A link opened: join on it. */
   attach(transport: ChannelTransport): void {
-    if (this.disposed) return;
-    this.clearTimers();
-    this.transport = transport;
-    this.rejoinAttempts = 0;
-    this.join();
+    if (this._disposed) return;
+    this._clear();
+    this._transport = transport;
+    this._attempts = 0;
+    this._join();
   }
 
   /** The link is gone: forget it; in-flight pushes will be sent again after the next join. */
   detach(): void {
-    this.clearTimers();
-    this.transport = null;
-    this.channelState = 'closed';
-    this.pushes.requeueInFlight();
+    this._clear();
+    this._transport = null;
+    this._state = 'closed';
+    this._pushes.requeueInFlight();
   }
 
   /**
@@ -133,22 +141,22 @@ export class Channel {
    * `last_seq` the client holds now (used when events are missing).
    */
   rejoin(): void {
-    if (this.disposed || this.transport === null || !this.transport.isOpen) return;
-    this.clearTimers();
-    this.sendLeave();
-    this.pushes.requeueInFlight();
-    this.join();
+    if (this._disposed || !this._transport?.isOpen) return;
+    this._clear();
+    this._leave();
+    this._pushes.requeueInFlight();
+    this._join();
   }
 
   /** Sends `phx_leave` (best effort) and stops. Pending pushes fail with `error`. */
   dispose(error: ModelRiverError): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.clearTimers();
-    if (this.channelState === 'joined' || this.channelState === 'joining') this.sendLeave();
-    this.channelState = 'closed';
-    this.transport = null;
-    this.pushes.dropAll(error);
+    if (this._disposed) return;
+    this._disposed = true;
+    this._clear();
+    if (this._live()) this._leave();
+    this._state = 'closed';
+    this._transport = null;
+    this._pushes.dropAll(error);
   }
 
   /**
@@ -160,167 +168,135 @@ export class Channel {
    * ```
    */
   push(event: string, payload: Record<string, unknown>): Push {
-    if (this.disposed) {
-      const push = this.pushes.add(event, payload, null);
-      push.reject(new ModelRiverError('not_connected', `cannot push "${event}": the channel was closed`));
-      return push;
-    }
-    return this.pushes.add(event, payload, this.channelState === 'joined' ? this.sender : null);
+    const push = this._pushes.add(event, payload, this._state === 'joined' ? this._sender : null);
+    if (this._disposed) push.settle(false, new ModelRiverError('not_connected', `push "${event}": channel closed`));
+    return push;
   }
 
   /** Handles a frame from the link. Frames for other topics and stale joins are ignored. */
   handleFrame(frame: Frame): void {
-    if (this.disposed) return;
-    const [joinRef, ref, topic, event, payload] = frame;
-    if (topic !== this.topic) return;
+    const joinRef = frame[0];
+    const ref = frame[1];
+    const event = frame[3];
+    const payload = frame[4];
     // Broadcasts may carry a null join_ref; a different non-null one belongs to an earlier join.
-    if (joinRef !== null && joinRef !== this.currentJoinRef) return;
-
+    if (this._disposed || frame[2] !== this.topic || (joinRef !== null && joinRef !== this._joinRef)) return;
     if (event === PhoenixEvent.reply) {
-      if (ref !== null && ref === this.currentJoinRef && this.channelState === 'joining') this.handleJoinReply(frame);
-      else if (ref !== null) {
-        const reply = asReply(payload);
-        if (reply !== null) this.pushes.reply(ref, reply.status, reply.response);
+      if (ref !== null && ref === this._joinRef && this._state === 'joining') this._joinReply(payload, frame);
+      else if (ref !== null && isRecord(payload) && typeof payload.status === 'string') this._pushes.reply(ref, payload.status, payload.response);
+    } else if (this._live()) {
+      if (event === PhoenixEvent.error || event === PhoenixEvent.close) this._retry(event);
+      else {
+        try {
+          this._o.handlers.onEvent(event, payload, frame);
+        } catch (error) {
+          reportListenerError(error);
+        }
       }
-      return;
     }
-    if (event === PhoenixEvent.error || event === PhoenixEvent.close) {
-      if (this.channelState === 'joined' || this.channelState === 'joining') this.retryJoin(event);
-      return;
-    }
-    if (this.channelState !== 'joined' && this.channelState !== 'joining') return;
-    this.call(() => this.options.handlers.onEvent(event, payload, frame));
   }
 
-  private join(): void {
-    const transport = this.transport;
-    if (transport === null || !transport.isOpen) {
-      this.channelState = 'closed';
-      return;
-    }
-    const joinRef = transport.makeRef();
-    this.currentJoinRef = joinRef;
-    this.channelState = 'joining';
+  private _live(): boolean {
+    return this._state === 'joined' || this._state === 'joining';
+  }
+
+  private _join(): void {
+    const t = this._transport;
+    this._state = 'closed';
+    if (t === null || !t.isOpen) return;
+    const joinRef = t.makeRef();
+    this._joinRef = joinRef;
+    this._state = 'joining';
     let payload: JoinPayload = {};
     try {
-      payload = this.options.handlers.joinPayload();
+      payload = this._o.handlers.joinPayload();
     } catch (error) {
       reportListenerError(error);
     }
-    if (!transport.send([joinRef, joinRef, this.topic, PhoenixEvent.join, payload])) {
-      this.channelState = 'closed';
+    if (!t.send([joinRef, joinRef, this.topic, PhoenixEvent.join, payload])) {
+      this._state = 'closed';
       return;
     }
-    this.joinTimer = this.options.timers.setTimeout(() => {
-      this.joinTimer = null;
-      if (this.channelState !== 'joining' || this.currentJoinRef !== joinRef) return;
+    this._timer = this._o.timers.setTimeout(() => {
+      this._timer = null;
+      if (this._state !== 'joining' || this._joinRef !== joinRef) return;
       // The reply may still come later; leaving makes sure it cannot count.
-      this.sendLeave();
-      this.retryJoin('timeout');
-    }, this.options.joinTimeoutMs);
+      this._leave();
+      this._retry('timeout');
+    }, this._o.joinTimeoutMs);
   }
 
-  private handleJoinReply(frame: Frame): void {
-    if (this.joinTimer !== null) this.options.timers.clearTimeout(this.joinTimer);
-    this.joinTimer = null;
-    const reply = asReply(frame[4]);
-    if (reply === null) {
-      this.call(() =>
-        this.options.handlers.onProtocolError({
-          code: 'invalid_payload',
-          message: 'phx_reply payload must be {status: "ok"|"error", response}',
-          frame: safeStringify(frame),
-        }),
-      );
-      this.retryJoin('invalid_reply');
+  private _joinReply(payload: unknown, frame: Frame): void {
+    this._clear();
+    const h = this._o.handlers;
+    if (!isRecord(payload) || typeof payload.status !== 'string') {
+      safeCall(h.onProtocolError, { code: 'invalid_payload', message: 'phx_reply must be {status, response}', frame: quote(frame) });
+      this._retry('invalid_reply');
       return;
     }
-    if (reply.status === 'ok') {
-      const response = isRecord(reply.response) ? reply.response : {};
+    const response = isRecord(payload.response) ? payload.response : {};
+    if (payload.status === 'ok') {
       const lastSeq = response.last_seq;
       const token = response.resume_token;
-      this.channelState = 'joined';
-      this.rejoinAttempts = 0;
-      this.call(() =>
-        this.options.handlers.onJoined({
-          serverLastSeq: typeof lastSeq === 'number' && Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : null,
-          resumeToken: typeof token === 'string' && token !== '' ? token : null,
-        }),
-      );
-      if (this.channelState === 'joined' && !this.disposed) this.pushes.flush(this.sender);
+      this._state = 'joined';
+      this._attempts = 0;
+      safeCall(h.onJoined, {
+        serverLastSeq: Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0 ? (lastSeq as number) : null,
+        resumeToken: typeof token === 'string' && token !== '' ? token : null,
+      });
+      if (this._state === 'joined' && !this._disposed) this._pushes.flush(this._sender);
       return;
     }
-    const rawReason = isRecord(reply.response) && typeof reply.response.reason === 'string' ? reply.response.reason : 'unknown';
-    const permanent = PERMANENT_JOIN_REFUSALS[rawReason];
-    if (permanent !== undefined) {
-      this.channelState = 'errored';
-      this.call(() => this.options.handlers.onJoinRefused(permanent, rawReason));
-      return;
-    }
-    this.retryJoin(rawReason);
-  }
-
-  private retryJoin(reason: string): void {
-    this.clearTimers();
-    this.channelState = 'errored';
-    this.pushes.requeueInFlight();
-    this.rejoinAttempts += 1;
-    const policy = this.options.rejoin;
-    if (this.rejoinAttempts > policy.maxAttempts) {
-      this.call(() => this.options.handlers.onJoinFailed(this.rejoinAttempts - 1, reason));
-      return;
-    }
-    this.call(() => this.options.handlers.onChannelError(reason));
-    if (this.disposed || this.channelState !== 'errored') return;
-    const delay = backoffDelay(this.rejoinAttempts - 1, policy, this.options.random);
-    this.rejoinTimer = this.options.timers.setTimeout(() => {
-      this.rejoinTimer = null;
-      if (!this.disposed && this.channelState === 'errored') this.join();
-    }, delay);
-  }
-
-  private sendLeave(): void {
-    const transport = this.transport;
-    if (transport === null || this.currentJoinRef === null || !transport.isOpen) return;
-    transport.send([this.currentJoinRef, transport.makeRef(), this.topic, PhoenixEvent.leave, {}]);
-  }
-
-  private readonly sender = (push: Push): string | null => {
-    const transport = this.transport;
-    if (transport === null || this.channelState !== 'joined' || !transport.isOpen) return null;
-    const ref = transport.makeRef();
-    return transport.send([this.currentJoinRef, ref, this.topic, push.event, push.payload]) ? ref : null;
-  };
-
-  private clearTimers(): void {
-    if (this.joinTimer !== null) this.options.timers.clearTimeout(this.joinTimer);
-    if (this.rejoinTimer !== null) this.options.timers.clearTimeout(this.rejoinTimer);
-    this.joinTimer = null;
-    this.rejoinTimer = null;
-  }
-
-  private call(fn: () => void): void {
+    const reason = typeof response.reason === 'string' ? response.reason : 'unknown';
+    const permanent = PERMANENT_JOIN_REFUSALS[reason];
+    if (permanent === undefined) return this._retry(reason);
+    this._state = 'errored';
     try {
-      fn();
+      h.onJoinRefused(permanent, reason);
     } catch (error) {
       reportListenerError(error);
     }
   }
-}
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asReply(payload: unknown): { status: string; response: unknown } | null {
-  if (!isRecord(payload) || typeof payload.status !== 'string') return null;
-  return { status: payload.status, response: payload.response };
-}
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value).slice(0, 512);
-  } catch {
-    return '';
+  private _retry(reason: string): void {
+    this._clear();
+    this._state = 'errored';
+    this._pushes.requeueInFlight();
+    const attempts = ++this._attempts;
+    const policy = this._o.rejoin;
+    const h = this._o.handlers;
+    try {
+      if (attempts > policy.maxAttempts) return h.onJoinFailed(attempts - 1, reason);
+      h.onChannelError(reason);
+    } catch (error) {
+      reportListenerError(error);
+    }
+    if (this._disposed || this._state !== 'errored' || attempts > policy.maxAttempts) return;
+    this._timer = this._o.timers.setTimeout(() => {
+      this._timer = null;
+      if (!this._disposed && this._state === 'errored') this._join();
+    }, backoffDelay(attempts - 1, policy, this._o.random));
   }
+
+  private _leave(): void {
+    const t = this._transport;
+    if (t !== null && this._joinRef !== null && t.isOpen) t.send([this._joinRef, t.makeRef(), this.topic, PhoenixEvent.leave, {}]);
+  }
+
+  private _clear(): void {
+    if (this._timer !== null) this._o.timers.clearTimeout(this._timer);
+    this._timer = null;
+  }
+}
+
+/**
+ * A plain object (not null, not an array).
+ *
+ * @example
+ * ```ts
+ * isRecord({ status: 'ok' }); // true
+ * ```
+ */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -84,3 +84,78 @@ describe('protocol errors', () => {
     expect(client.getState().text).toBe('');
   });
 });
+
+describe('an invalid event that holds a seq', () => {
+  const joins = (gw: { received: Array<{ frame?: unknown[] | null }> }): number =>
+    gw.received.filter((f) => f.frame?.[3] === 'phx_join').length;
+
+  it('is reported once and skipped when the next event comes, not rejoined for until the client gives up', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    await joined;
+    ch.tokens('Hello');
+    // In the server's own log at seq 2: a rejoin would get exactly these bytes again.
+    ch.emit('tokens', { delta: 42 as unknown as string });
+    ch.tokens(', ');
+    ch.tokens('world');
+    const state = await waitForState(client, (s) => s.lastSeq === 4);
+    expect(state.text).toBe('Hello, world');
+    expect(state.metrics.tokenCount).toBe(3);
+    ch.respond({ status: 'success', content: 'Hello, world' });
+    expect((await waitForEnd(client)).status).toBe('success');
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['invalid_payload', 'tokens.delta must be a string']]);
+    expect(joins(gw)).toBe(1);
+  });
+
+  it('is skipped after a replay too (the link dropped right after it)', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    ch.tokens('a');
+    ch.emit('tokens', { delta: 42 as unknown as string });
+    await nextEvent(client, 'protocol_error');
+    const rejoined = ch.waitForJoin();
+    conn.drop();
+    await rejoined;
+    ch.tokens('b');
+    ch.respond({ status: 'success', content: 'ab' });
+    const state = await waitForEnd(client);
+    expect(state).toMatchObject({ status: 'success', lastSeq: 4 });
+    expect(state.metrics.tokenCount).toBe(2);
+    // Once when it came, once more in the replay after the drop (the client was still before it).
+    expect(errors.map((e) => e.code)).toEqual(['invalid_payload', 'invalid_payload']);
+    expect(joins(gw)).toBe(2);
+  });
+
+  it('injected between valid events (outside the server log): completes, reported once, cannot shadow the real event', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    const joinRef = gw.received.find((f) => f.frame?.[3] === 'phx_join')?.frame?.[0] ?? null;
+    ch.tokens('one ');
+    // Claims the next seq; the server's real seq-2 event follows and must not be shadowed by it.
+    conn.inject([joinRef, null, ch.topic, 'tokens', { seq: 2, delta: 42 }]);
+    ch.tokens('two ');
+    ch.tokens('three');
+    ch.respond({ status: 'success', content: undefined });
+    const state = await waitForEnd(client);
+    expect(state.text).toBe('one two three');
+    expect(errors).toHaveLength(1);
+    expect(joins(gw)).toBe(1);
+  });
+});

@@ -9,6 +9,13 @@
  * then the latest join's `resume_token`, else `getToken`, else the backend), and
  * each join asks for the events after the highest `seq` applied, so the text is
  * neither lost nor duplicated however often the link drops.
+ *
+ * The per-token path (socket → decode → validate → seq check → apply → emit →
+ * notify → persist) allocates nothing of its own: the state is a private working
+ * copy changed in place, and the immutable snapshot `getState()` returns is built
+ * only when somebody asks for it (and cached until the next change).
+ *
+ * Private members start with `_` so the published build can mangle them.
  */
 import EventEmitter from 'eventemitter3';
 import { DEFAULT_RECONNECT, DEFAULT_REJOIN, backoffDelay, resolveBackoff } from './backoff.js';
@@ -19,18 +26,18 @@ import type { ClientEnv } from './env.js';
 import { ModelRiverError, reportListenerError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { EventStream } from './event-stream.js';
-import { parseServerEvent } from './events.js';
+import { checkServerEvent, parseServerEvent } from './events.js';
 import { createNotifier } from './notifier.js';
 import type { Notifier } from './notifier.js';
 import { ClientEvent } from './protocol.js';
-import type { Frame, ServerEvent } from './protocol.js';
+import type { Frame, ResponsePayload } from './protocol.js';
 import { DEFAULT_PUSH_BUFFER } from './push.js';
-import { DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
+import { DEFAULT_MAX_FRAME_BYTES, quote } from './serializer.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, Socket } from './socket.js';
 import type { LinkClose } from './socket.js';
 import { RequestStore } from './storage.js';
 import type { PersistedRequest } from './storage.js';
-import { classifySeq, initialStreamState, reduceStream } from './stream-state.js';
+import { applyAction, applyEvent, classifySeq, flushText, initialStreamState, snapshotOf } from './stream-state.js';
 import type { StreamAction } from './stream-state.js';
 import type {
   BackoffOptions,
@@ -41,11 +48,10 @@ import type {
   ModelRiverClientOptions,
   ModelRiverEventMap,
   ModelRiverEventType,
-  NotifyMode,
   PushBufferOptions,
+  StreamEvent,
   StreamState,
   TokenGrant,
-  ToolCallState,
 } from './types.js';
 
 /** The hosted service's socket URL, today's default `baseUrl`. */
@@ -82,47 +88,54 @@ export type ConnectionReason = (typeof ConnectionReason)[keyof typeof Connection
 
 /** A token for the next link, and where it came from. */
 interface LinkToken {
-  value: string;
-  via: ConnectingInfo['via'];
+  _value: string;
+  _via: ConnectingInfo['via'];
 }
 
-type TokenOutcome = { kind: 'grant'; token: LinkToken; websocketUrl?: string } | { kind: 'none' } | { kind: 'transient' };
-
-interface StreamSink {
-  stream: EventStream;
-  detach: () => void;
-}
+/** A token and the URL it came with; `null`: no token to be had; `undefined`: a failure that may pass. */
+type TokenOutcome = { _token: LinkToken; _url?: string | undefined } | null | undefined;
 
 /** One request, across links. */
 interface Session {
-  readonly channelId: string;
-  readonly topic: string;
+  readonly _channelId: string;
+  readonly _topic: string;
   /** As given (persisted as given, so a reload resolves defaults the same way). */
-  websocketUrl: string | undefined;
-  readonly websocketChannel: string | undefined;
-  readonly channel: Channel;
+  _websocketUrl: string | undefined;
+  readonly _websocketChannel: string | undefined;
+  readonly _channel: Channel;
   /** The token the next link will present; null once consumed by an opened link. */
-  token: LinkToken | null;
-  socket: Socket | null;
+  _token: LinkToken | null;
+  _socket: Socket | null;
   /** Consecutive failed links (reset after `minUptimeMs` up). */
-  attempts: number;
-  retryTimer: unknown;
-  openedAt: number | null;
-  everOpened: boolean;
-  acquiring: boolean;
+  _attempts: number;
+  _retryTimer: unknown;
+  _openedAt: number | null;
+  _everOpened: boolean;
+  _acquiring: boolean;
   /** Not retrying until `reconnect()` (reconnect: false, or a failure). */
-  stopped: boolean;
-  ended: boolean;
+  _stopped: boolean;
+  _ended: boolean;
   /** Gap/overlap rejoins since the last applied event. */
-  gapRejoins: number;
-  sink: StreamSink | null;
-  cancelWaiters: Set<() => void>;
+  _gapRejoins: number;
+  /** The seq of an invalid event that came next in order (see `_onEvent`). */
+  _badSeq: number;
+  /** The `stream()` consumer and how to stop feeding it. */
+  _sink: EventStream | null;
+  _detachSink: () => void;
+  _cancelWaiters: Set<() => void>;
+  /** Builds the record to persist, when a throttled write happens. */
+  _record: () => PersistedRequest;
 }
 
 /** Rejoins for missing events allowed without any progress before the server is deemed broken. */
 const MAX_GAP_REJOINS_WITHOUT_PROGRESS = 10;
 
-type AnyListener = (...args: never[]) => void;
+type AnyListener = (a?: unknown, b?: unknown) => void;
+type StateListener = (state: StreamState, previous: StreamState) => void;
+
+const invalidOptions = (message: string): ModelRiverError => new ModelRiverError('invalid_options', message);
+
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /**
  * The ModelRiver streaming client: connect with what your backend got from
@@ -154,88 +167,139 @@ type AnyListener = (...args: never[]) => void;
  * ```
  */
 export class ModelRiverClient {
-  private readonly options: ModelRiverClientOptions;
-  private readonly env: ClientEnv;
-  private readonly reconnectPolicy: BackoffOptions | false;
-  private readonly rejoinPolicy: BackoffOptions;
-  private readonly pushBuffer: PushBufferOptions;
-  private readonly heartbeatMs: number;
-  private readonly joinTimeoutMs: number;
-  private readonly maxFrameBytes: number;
-  private readonly baseUrl: string;
-  private readonly store: RequestStore | null;
-  private readonly emitter = new EventEmitter<string>();
-  private readonly wrapped = new Map<string, Map<AnyListener, (...args: unknown[]) => void>>();
-  private readonly subscribers = new Set<(state: StreamState, previous: StreamState) => void>();
-  private readonly notifier: Notifier;
-  private state: StreamState = initialStreamState();
-  private delivered: StreamState;
-  private session: Session | null = null;
-  /** The latest resumable record, mirrored in memory (works with `persist: false` too). */
-  private resumable: PersistedRequest | null = null;
-  private stopLifecycle: (() => void) | null = null;
-  private destroyed = false;
+  /** @internal */
+  declare private _o: ModelRiverClientOptions;
+  /** @internal */
+  declare private _env: ClientEnv;
+  /** @internal */
+  declare private _reconnect: BackoffOptions | false;
+  /** @internal */
+  declare private _rejoin: BackoffOptions;
+  /** @internal */
+  declare private _pushBuffer: PushBufferOptions;
+  /** @internal */
+  declare private _heartbeatMs: number;
+  /** @internal */
+  declare private _joinTimeoutMs: number;
+  /** @internal */
+  declare private _maxFrameBytes: number;
+  /** @internal */
+  declare private _store: RequestStore | null;
+  /** @internal */
+  declare private _emitter: EventEmitter;
+  /**
+   * The guard registered with `_emitter` for each app listener, by event: a listener that throws is
+   * reported and the others still run, and `off` finds what to remove. Also keeps listeners unique.
+   */
+  /** @internal */
+  declare private _guards: Map<string, Map<AnyListener, AnyListener>>;
+  /** @internal */
+  declare private _subscribers: StateListener[];
+  /** @internal */
+  declare private _notifier: Notifier;
+  /** `notify` is not 'sync'. */
+  /** @internal */
+  declare private _deferred: boolean;
+  /** The working copy of the state, changed in place. */
+  /** @internal */
+  declare private _state: StreamState;
+  /** Token deltas not yet joined into `_state.text` (see `flushText`). */
+  /** @internal */
+  declare private _pending: string[];
+  /** Bumped on every change of `_state`. */
+  /** @internal */
+  declare private _version: number;
+  /** The latest snapshot, valid while `_snapshotVersion === _version`. */
+  /** @internal */
+  declare private _snapshot: StreamState;
+  /** @internal */
+  declare private _snapshotVersion: number;
+  /** The snapshot last delivered; null while nobody listened (it was not worth building). */
+  /** @internal */
+  declare private _delivered: StreamState | null;
+  /** @internal */
+  declare private _deliveredVersion: number;
+  /** @internal */
+  declare private _session: Session | null;
+  /** The latest resumable request: a record, or a live session the record is built from when needed (works with `persist: false` too). */
+  /** @internal */
+  declare private _resumable: PersistedRequest | Session | null;
+  /** @internal */
+  declare private _stopLifecycle: (() => void) | null;
+  /** @internal */
+  declare private _destroyed: boolean;
 
   constructor(options: ModelRiverClientOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new ModelRiverError('invalid_options', 'ModelRiverClient options must be an object (or omitted)');
+    if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
+    const notify = options.notify;
+    const pushBuffer = {
+      maxSize: options.pushBuffer?.maxSize ?? DEFAULT_PUSH_BUFFER.maxSize,
+      timeoutMs: options.pushBuffer?.timeoutMs ?? DEFAULT_PUSH_BUFFER.timeoutMs,
+    };
+    const positive = (name: keyof ModelRiverClientOptions, fallback: number): number => {
+      const given = options[name];
+      const value = given === undefined ? fallback : given;
+      if (typeof value !== 'number' || !(value > 0)) throw invalidOptions(`${name} must be a number > 0, got ${String(value)}`);
+      return value;
+    };
+    this._o = options;
+    this._reconnect = options.reconnect === false ? false : resolveBackoff(options.reconnect, DEFAULT_RECONNECT, 'reconnect');
+    this._rejoin = resolveBackoff(options.rejoin, DEFAULT_REJOIN, 'rejoin');
+    if (!Number.isInteger(pushBuffer.maxSize) || pushBuffer.maxSize < 0) {
+      throw invalidOptions(`pushBuffer.maxSize must be an integer >= 0, got ${String(pushBuffer.maxSize)}`);
     }
-    this.options = options;
-    this.reconnectPolicy = options.reconnect === false ? false : resolveBackoff(options.reconnect, DEFAULT_RECONNECT, 'reconnect');
-    this.rejoinPolicy = resolveBackoff(options.rejoin, DEFAULT_REJOIN, 'rejoin');
-    this.pushBuffer = resolvePushBuffer(options.pushBuffer);
-    this.heartbeatMs = positive(options.heartbeatInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, 'heartbeatInterval');
-    this.joinTimeoutMs = positive(options.joinTimeout, DEFAULT_JOIN_TIMEOUT_MS, 'joinTimeout');
-    this.maxFrameBytes = positive(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes');
-    const requestTimeout = positive(options.requestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeout');
-    checkNotify(options.notify);
+    if (typeof pushBuffer.timeoutMs !== 'number' || !(pushBuffer.timeoutMs > 0)) {
+      throw invalidOptions(`pushBuffer.timeoutMs must be a number > 0, got ${String(pushBuffer.timeoutMs)}`);
+    }
+    this._pushBuffer = pushBuffer;
+    this._heartbeatMs = positive('heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL_MS);
+    this._joinTimeoutMs = positive('joinTimeout', DEFAULT_JOIN_TIMEOUT_MS);
+    this._maxFrameBytes = positive('maxFrameBytes', DEFAULT_MAX_FRAME_BYTES);
+    const maxAgeMs = positive('requestTimeout', DEFAULT_REQUEST_TIMEOUT_MS);
+    if (
+      !(notify === undefined || notify === 'sync' || notify === 'microtask' || notify === 'animationFrame') &&
+      !(typeof notify === 'object' && notify !== null && typeof notify.intervalMs === 'number' && notify.intervalMs > 0)
+    ) {
+      throw invalidOptions('notify must be sync, microtask, animationFrame or {intervalMs > 0}');
+    }
     if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') {
-      throw new ModelRiverError('invalid_options', 'WebSocket must be a WebSocket constructor (e.g. `import WebSocket from "ws"`)');
+      throw invalidOptions('WebSocket must be a constructor, e.g. the `ws` package');
     }
     if (options.getToken !== undefined && typeof options.getToken !== 'function') {
-      throw new ModelRiverError('invalid_options', 'getToken must be a function (channelId) => Promise<token | {wsToken} | null>');
+      throw invalidOptions('getToken must be a function');
     }
-    this.baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    this.env = resolveEnv(options);
-    this.store =
-      this.env.storage === null
+    const env = (this._env = resolveEnv(options));
+    this._store =
+      env.storage === null
         ? null
-        : new RequestStore({
-            storage: this.env.storage,
-            prefix: options.storageKeyPrefix ?? DEFAULT_STORAGE_KEY_PREFIX,
-            now: this.env.now,
-            maxAgeMs: requestTimeout,
-            timers: this.env.timers,
-          });
-    this.notifier = createNotifier(
-      options.notify ?? 'sync',
-      {
-        timers: this.env.timers,
-        queueMicrotask: this.env.queueMicrotask,
-        requestAnimationFrame: this.env.requestAnimationFrame,
-        cancelAnimationFrame: this.env.cancelAnimationFrame,
-      },
-      () => this.deliver(),
-    );
+        : new RequestStore({ storage: env.storage, prefix: options.storageKeyPrefix ?? DEFAULT_STORAGE_KEY_PREFIX, now: env.now, maxAgeMs, timers: env.timers });
+    this._notifier = createNotifier(notify ?? 'sync', env, () => this._deliver());
+    this._deferred = (notify ?? 'sync') !== 'sync';
+    this._emitter = new EventEmitter();
+    this._guards = new Map();
+    this._subscribers = [];
+    this._state = initialStreamState();
+    this._pending = [];
+    this._version = this._snapshotVersion = this._deliveredVersion = 0;
+    this._session = this._stopLifecycle = this._resumable = null;
+    this._destroyed = false;
     // A reload shows the text so far at once; resuming waits for reconnect().
-    const record = this.store?.load() ?? null;
+    const record = this._store?.load() ?? null;
     if (record !== null) {
-      this.resumable = record;
-      this.state = reduceStream(this.state, {
-        type: 'start',
-        channelId: record.channelId,
-        at: this.env.now(),
-        restored: { text: record.text, lastSeq: record.lastSeq, ...(record.toolCalls ? { toolCalls: record.toolCalls } : {}) },
-      });
-      this.state = reduceStream(this.state, { type: 'pending', hasPendingRequest: true });
+      this._resumable = record;
+      this._apply({ type: 'start', channelId: record.channelId, at: env.now(), restored: record });
+      this._apply({ type: 'pending', hasPendingRequest: true });
     }
-    this.delivered = this.state;
+    this._snapshot = snapshotOf(this._state);
+    this._snapshotVersion = this._deliveredVersion = this._version;
+    this._delivered = this._snapshot;
   }
 
   // ---------------------------------------------------------------- public API
 
   /**
-   * The current state snapshot (immutable; a new object on every change).
+   * The current state snapshot: immutable, a new object after every change and
+   * the same object while nothing changed.
    *
    * @example
    * ```ts
@@ -243,12 +307,21 @@ export class ModelRiverClient {
    * ```
    */
   getState(): StreamState {
-    return this.state;
+    if (this._snapshotVersion !== this._version) {
+      this._snapshot = snapshotOf(this._state, this._snapshot, this._pending);
+      this._snapshotVersion = this._version;
+    }
+    return this._snapshot;
   }
 
   /**
    * Calls `listener(state, previous)` on every delivered state change (batched per
    * the `notify` option). Returns the unsubscribe function.
+   *
+   * One corner: with `notify: 'sync'` and no other state listener, the snapshot before
+   * a wire event is not built (that is what keeps a token free), so a listener added
+   * *from inside* a `tokens`/`status`/`tool_call`/`response`/`step` listener gets
+   * `previous === state` on its first call.
    *
    * @example
    * ```ts
@@ -256,11 +329,13 @@ export class ModelRiverClient {
    * ```
    */
   subscribe(listener: (state: StreamState, previous: StreamState) => void): () => void {
-    if (typeof listener !== 'function') throw new ModelRiverError('invalid_options', 'subscribe() needs a listener function');
-    const entry = (state: StreamState, previous: StreamState): void => listener(state, previous);
-    this.subscribers.add(entry);
+    if (typeof listener !== 'function') throw invalidOptions('subscribe() needs a function');
+    // A wrapper per call, so subscribing one function twice gives two independent subscriptions.
+    const entry: StateListener = (state, previous) => listener(state, previous);
+    this._listening();
+    this._subscribers = [...this._subscribers, entry];
     return () => {
-      this.subscribers.delete(entry);
+      this._subscribers = this._subscribers.filter((l) => l !== entry);
     };
   }
 
@@ -275,22 +350,20 @@ export class ModelRiverClient {
    * ```
    */
   on<K extends ModelRiverEventType>(event: K, listener: ModelRiverEventMap[K]): () => void {
-    let forEvent = this.wrapped.get(event);
-    if (forEvent === undefined) {
-      forEvent = new Map();
-      this.wrapped.set(event, forEvent);
-    }
-    const key = listener as AnyListener;
-    if (!forEvent.has(key)) {
-      const wrapper = (...args: unknown[]): void => {
+    if (event === 'state') this._listening();
+    let guards = this._guards.get(event);
+    if (guards === undefined) this._guards.set(event, (guards = new Map()));
+    const app = listener as AnyListener;
+    if (!guards.has(app)) {
+      const guard: AnyListener = (a, b) => {
         try {
-          (listener as (...a: unknown[]) => void)(...args);
+          app(a, b);
         } catch (error) {
           reportListenerError(error);
         }
       };
-      forEvent.set(key, wrapper);
-      this.emitter.on(event, wrapper);
+      guards.set(app, guard);
+      this._emitter.on(event, guard);
     }
     return () => this.off(event, listener);
   }
@@ -304,11 +377,11 @@ export class ModelRiverClient {
    * ```
    */
   off<K extends ModelRiverEventType>(event: K, listener: ModelRiverEventMap[K]): void {
-    const forEvent = this.wrapped.get(event);
-    const wrapper = forEvent?.get(listener as AnyListener);
-    if (forEvent === undefined || wrapper === undefined) return;
-    forEvent.delete(listener as AnyListener);
-    this.emitter.off(event, wrapper);
+    const guards = this._guards.get(event);
+    const guard = guards?.get(listener as AnyListener);
+    if (guard === undefined) return;
+    guards?.delete(listener as AnyListener);
+    this._emitter.off(event, guard);
   }
 
   /**
@@ -326,45 +399,34 @@ export class ModelRiverClient {
    * ```
    */
   connect(options: ConnectOptions): void {
-    if (this.destroyed) {
-      this.log('connect() after destroy() is ignored');
-      return;
-    }
+    if (this._destroyed) return this._log('connect() after destroy()');
     const problem = connectOptionsProblem(options);
     if (problem !== null) {
       // Today's client only set `error` here: a misuse must not end a request that is streaming.
-      this.state = { ...this.state, error: problem, errorCode: 'invalid_options' };
-      this.notifier.schedule();
-      this.emit('error', new ModelRiverError('invalid_options', problem));
-      return;
+      this._touch();
+      this._state.error = problem;
+      this._state.errorCode = 'invalid_options';
+      this._version++;
+      this._notifier.schedule();
+      return this._emit('error', invalidOptions(problem));
     }
-    const token: LinkToken = { value: options.wsToken, via: 'ws_token' };
-    const current = this.session;
-    if (current !== null && !current.ended && current.channelId === options.channelId) {
-      if (current.socket !== null || current.acquiring) {
-        this.log('connect() for the request already connected is ignored');
-        return;
-      }
+    const token: LinkToken = { _value: options.wsToken, _via: 'ws_token' };
+    const current = this._session;
+    if (current !== null && !current._ended && current._channelId === options.channelId) {
+      if (current._socket !== null || current._acquiring) return this._log('already connected');
       // The same request, down or waiting to retry: the fresh token resumes it from lastSeq.
-      this.clearRetry(current);
-      current.stopped = false;
-      current.token = token;
-      if (options.websocketUrl !== undefined) current.websocketUrl = options.websocketUrl;
-      this.openLink(current);
-      return;
+      if (options.websocketUrl !== undefined) current._websocketUrl = options.websocketUrl;
+      return this._retryNow(current, token);
     }
     // A request this client already holds text for (failed, or restored from storage) resumes too.
-    const held = this.resumable;
-    this.startSession({
-      channelId: options.channelId,
-      websocketUrl: options.websocketUrl,
-      websocketChannel: options.websocketChannel,
+    const held = this._held();
+    this._startSession(
+      options.channelId,
+      options.websocketUrl,
+      options.websocketChannel,
       token,
-      restored:
-        held !== null && held.channelId === options.channelId
-          ? { text: held.text, lastSeq: held.lastSeq, ...(held.toolCalls !== undefined ? { toolCalls: held.toolCalls } : {}) }
-          : null,
-    });
+      held !== null && held.channelId === options.channelId ? held : undefined,
+    );
   }
 
   /**
@@ -378,7 +440,7 @@ export class ModelRiverClient {
    * ```
    */
   disconnect(): void {
-    this.stop(new ModelRiverError('cancelled', 'disconnect() was called'));
+    this._stop(new ModelRiverError('cancelled', 'disconnect() was called'));
   }
 
   /**
@@ -392,8 +454,8 @@ export class ModelRiverClient {
    */
   reset(): void {
     this.disconnect();
-    this.dispatch({ type: 'reset' });
-    this.notifier.flush();
+    this._apply({ type: 'reset' });
+    this._notifier.flush();
   }
 
   /**
@@ -410,25 +472,23 @@ export class ModelRiverClient {
    * ```
    */
   reconnect(): boolean {
-    if (this.destroyed) return false;
-    const session = this.session;
-    if (session !== null && !session.ended) {
-      if (session.socket !== null || session.acquiring) return false;
-      this.clearRetry(session);
-      session.stopped = false;
-      this.openLink(session);
+    if (this._destroyed) return false;
+    const session = this._active();
+    if (session !== null) {
+      if (session._socket !== null || session._acquiring) return false;
+      this._retryNow(session, session._token);
       return true;
     }
-    const record = this.resumable ?? this.store?.load() ?? null;
+    const record = this._held() ?? this._store?.load() ?? null;
     if (record === null) {
-      this.log('reconnect(): no unfinished request to resume');
+      this._log('nothing to resume');
       return false;
     }
-    if (record.resumeToken === null && !this.hasTokenSource()) {
-      this.log('reconnect(): no resume token, getToken or apiBaseUrl to get a token with');
+    if (record.resumeToken === null && !this._hasTokenSource()) {
+      this._log('no token source');
       return false;
     }
-    this.resumeRecord(record, record.resumeToken === null ? null : { value: record.resumeToken, via: 'resume_token' });
+    this._resume(record, record.resumeToken === null ? null : { _value: record.resumeToken, _via: 'resume_token' });
     return true;
   }
 
@@ -445,31 +505,25 @@ export class ModelRiverClient {
    * ```
    */
   async reconnectWithBackend(): Promise<boolean> {
-    if (this.destroyed) return false;
-    const active = this.session !== null && !this.session.ended ? this.session : null;
+    if (this._destroyed) return false;
+    const active = this._active();
     // A link that is up (or being set up) needs no token: do not spend one.
-    if (active !== null && (active.socket !== null || active.acquiring)) return false;
-    const record = active === null ? (this.resumable ?? this.store?.load() ?? null) : null;
-    const channelId = active?.channelId ?? record?.channelId;
+    if (active?._socket || active?._acquiring) return false;
+    const record = active === null ? (this._held() ?? this._store?.load() ?? null) : null;
+    const channelId = active?._channelId ?? record?.channelId;
     if (channelId === undefined) return false;
-    const outcome = await this.fetchBackendToken(channelId);
-    if (outcome.kind !== 'grant' || this.destroyed) return false;
-    const session = this.session;
-    if (session !== null && !session.ended && session.channelId === channelId) {
-      if (session.socket !== null) return false;
-      this.clearRetry(session);
-      session.stopped = false;
-      session.token = outcome.token;
-      if (outcome.websocketUrl !== undefined) session.websocketUrl = outcome.websocketUrl;
-      this.openLink(session);
+    const outcome = await this._fetchToken(channelId);
+    if (!outcome || this._destroyed) return false;
+    const session = this._active();
+    if (session !== null && session._channelId === channelId) {
+      if (session._socket !== null) return false;
+      if (outcome._url !== undefined) session._websocketUrl = outcome._url;
+      this._retryNow(session, outcome._token);
       return true;
     }
-    const latest = this.resumable ?? record;
+    const latest = this._held() ?? record;
     if (latest === null || latest.channelId !== channelId) return false;
-    this.resumeRecord(
-      outcome.websocketUrl !== undefined ? { ...latest, websocketUrl: outcome.websocketUrl } : latest,
-      outcome.token,
-    );
+    this._resume(outcome._url !== undefined ? { ...latest, websocketUrl: outcome._url } : latest, outcome._token);
     return true;
   }
 
@@ -483,10 +537,10 @@ export class ModelRiverClient {
    * ```
    */
   hasPendingRequest(): boolean {
-    if (this.store === null) return false;
-    if (this.resumable !== null) return true;
-    const record = this.store.load();
-    if (record !== null) this.setResumable(record);
+    if (this._store === null) return false;
+    if (this._resumable !== null) return true;
+    const record = this._store.load();
+    if (record !== null) this._setResumable(record);
     return record !== null;
   }
 
@@ -503,23 +557,21 @@ export class ModelRiverClient {
    * ```
    */
   cancel(): Promise<void> {
-    if (this.destroyed) return Promise.reject(new ModelRiverError('destroyed', 'cancel() after destroy()'));
-    const session = this.session;
-    if (session === null) {
-      return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs an active request: call connect() first'));
-    }
-    if (session.ended) return Promise.resolve();
+    const session = this._session;
+    if (this._destroyed) return Promise.reject(new ModelRiverError('destroyed', 'cancel() after destroy()'));
+    if (session === null) return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs connect() first'));
     return new Promise<void>((resolve, reject) => {
+      if (session._ended) return resolve();
       const done = (): void => {
-        session.cancelWaiters.delete(done);
+        session._cancelWaiters.delete(done);
         resolve();
       };
-      session.cancelWaiters.add(done);
-      session.channel
+      session._cancelWaiters.add(done);
+      session._channel
         .push(ClientEvent.cancel, {})
         .receive('ok', done)
         .receive('error', (error) => {
-          session.cancelWaiters.delete(done);
+          session._cancelWaiters.delete(done);
           reject(error);
         });
     });
@@ -543,39 +595,38 @@ export class ModelRiverClient {
    * ```
    */
   stream(options: ConnectOptions, streamOptions: { signal?: AbortSignal } = {}): EventStream {
-    if (this.destroyed) throw new ModelRiverError('destroyed', 'stream() after destroy(): create a new client');
+    if (this._destroyed) throw new ModelRiverError('destroyed', 'stream() after destroy()');
     const problem = connectOptionsProblem(options);
-    if (problem !== null) throw new ModelRiverError('invalid_options', problem);
+    if (problem !== null) throw invalidOptions(problem);
     const signal = streamOptions.signal;
     const stream = new EventStream();
+    const aborted = (): ModelRiverError => new ModelRiverError('cancelled', 'the stream was aborted', { name: 'AbortError' });
     if (signal?.aborted) {
-      stream.fail(abortError());
+      stream.fail(aborted());
       return stream;
     }
     this.connect(options);
-    const session = this.session;
-    if (session === null || session.ended) {
+    const session = this._active();
+    if (session === null) {
       stream.fail(new ModelRiverError('not_connected', 'the request could not start'));
       return stream;
     }
-    session.sink?.detach();
+    session._detachSink();
     const onAbort = (): void => {
-      if (this.session === session && !session.ended) this.cancel().catch(() => undefined);
-      sink.detach();
-      stream.fail(abortError());
+      if (this._session === session && !session._ended) this.cancel().catch(() => undefined);
+      detach();
+      stream.fail(aborted());
     };
-    const sink: StreamSink = {
-      stream,
-      detach: () => {
-        if (session.sink === sink) session.sink = null;
-        signal?.removeEventListener('abort', onAbort);
-      },
+    const detach = (): void => {
+      if (session._sink === stream) session._sink = null;
+      signal?.removeEventListener('abort', onAbort);
     };
-    session.sink = sink;
+    session._sink = stream;
+    session._detachSink = detach;
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.onReturn = () => {
-      sink.detach();
-      if (this.session === session && !session.ended) this.disconnect();
+      detach();
+      if (this._session === session && !session._ended) this.disconnect();
     };
     return stream;
   }
@@ -590,568 +641,580 @@ export class ModelRiverClient {
    * ```
    */
   destroy(): void {
-    if (this.destroyed) return;
-    this.stop(new ModelRiverError('destroyed', 'the client was destroyed'));
-    this.dispatch({ type: 'reset' });
-    this.notifier.flush();
-    this.destroyed = true;
-    this.stopLifecycle?.();
-    this.stopLifecycle = null;
-    this.notifier.dispose();
-    this.emitter.removeAllListeners();
-    this.wrapped.clear();
-    this.subscribers.clear();
-  }
-
-  /** disconnect()'s work: end the session with `error`, forget the persisted request. */
-  private stop(error: ModelRiverError): void {
-    const session = this.session;
-    if (session !== null) {
-      this.session = null;
-      this.endSession(session, error);
-    }
-    this.store?.clear();
-    this.setResumable(null);
-    const transition = this.setConnection('disconnected', ConnectionReason.manual);
-    if (session !== null) this.emit('disconnected', ConnectionReason.manual, transition);
-    this.notifier.flush();
+    if (this._destroyed) return;
+    this._stop(new ModelRiverError('destroyed', 'the client was destroyed'));
+    this._apply({ type: 'reset' });
+    this._notifier.flush();
+    this._destroyed = true;
+    this._stopLifecycle?.();
+    this._stopLifecycle = null;
+    this._notifier.dispose();
+    this._emitter.removeAllListeners();
+    this._guards.clear();
+    this._subscribers = [];
   }
 
   // ---------------------------------------------------------------- sessions
 
-  private startSession(init: {
-    channelId: string;
-    websocketUrl: string | undefined;
-    websocketChannel: string | undefined;
-    token: LinkToken | null;
-    restored: { text: string; lastSeq: number; toolCalls?: ToolCallState[] } | null;
-  }): void {
-    const previous = this.session;
-    if (previous !== null) {
-      this.session = null;
-      this.endSession(previous, new ModelRiverError('cancelled', 'replaced by a new request'));
+  /** disconnect()'s work: end the session with `error`, forget the persisted request. */
+  /** @internal */
+  private _stop(error: ModelRiverError): void {
+    const session = this._session;
+    if (session !== null) {
+      this._session = null;
+      this._endSession(session, error);
     }
-    this.watchLifecycle();
-    const topic = init.websocketChannel ?? `ai_response:${init.channelId}`;
-    // Assigned before the channel exists: its handlers close over it.
-    let session!: Session;
-    const channel = new Channel({
-      topic,
-      timers: this.env.timers,
-      random: this.env.random,
-      joinTimeoutMs: this.joinTimeoutMs,
-      rejoin: this.rejoinPolicy,
-      pushBuffer: this.pushBuffer,
-      handlers: {
-        joinPayload: () => ({ last_seq: this.state.lastSeq }),
-        onJoined: (result) => this.handleJoined(session, result),
-        onJoinRefused: (code, reason) => {
-          this.emit('channel_error', reason);
-          this.fail(session, code, `join refused: ${reason}`, true);
-        },
-        onJoinFailed: (attempts, reason) =>
-          this.fail(session, 'join_failed', `the join failed ${attempts + 1} times (last: ${reason}); giving up`, false),
-        onChannelError: (reason) => this.emit('channel_error', reason),
-        onEvent: (event, payload, frame) => this.handleEvent(session, event, payload, frame),
-        onProtocolError: (info) => this.emit('protocol_error', info),
-        onDrop: (info) => this.emit('dropped', info),
-      },
-    });
-    session = {
-      channelId: init.channelId,
-      topic,
-      websocketUrl: init.websocketUrl,
-      websocketChannel: init.websocketChannel,
-      channel,
-      token: init.token,
-      socket: null,
-      attempts: 0,
-      retryTimer: null,
-      openedAt: null,
-      everOpened: false,
-      acquiring: false,
-      stopped: false,
-      ended: false,
-      gapRejoins: 0,
-      sink: null,
-      cancelWaiters: new Set(),
-    };
-    this.session = session;
-    this.dispatch({
-      type: 'start',
-      channelId: init.channelId,
-      at: this.env.now(),
-      ...(init.restored !== null ? { restored: init.restored } : {}),
-    });
-    this.persist(session, true);
-    this.notifier.schedule();
-    this.openLink(session);
+    this._store?.clear();
+    this._setResumable(null);
+    const transition = this._setConnection('disconnected', ConnectionReason.manual);
+    if (session !== null) this._emit('disconnected', ConnectionReason.manual, transition);
+    this._notifier.flush();
   }
 
-  private resumeRecord(record: PersistedRequest, token: LinkToken | null): void {
-    this.startSession({
-      channelId: record.channelId,
-      websocketUrl: record.websocketUrl,
-      websocketChannel: record.websocketChannel,
-      token,
-      restored: {
-        text: record.text,
-        lastSeq: record.lastSeq,
-        ...(record.toolCalls !== undefined ? { toolCalls: record.toolCalls } : {}),
-      },
-    });
+  /** The session, unless there is none or it ended. */
+  /** @internal */
+  private _active(): Session | null {
+    const session = this._session;
+    return session !== null && !session._ended ? session : null;
+  }
+
+  /** @internal */
+  private _startSession(
+    channelId: string,
+    websocketUrl: string | undefined,
+    websocketChannel: string | undefined,
+    token: LinkToken | null,
+    restored: PersistedRequest | undefined,
+  ): void {
+    const previous = this._session;
+    if (previous !== null) {
+      this._session = null;
+      this._endSession(previous, new ModelRiverError('cancelled', 'replaced by a new request'));
+    }
+    this._watchLifecycle();
+    const topic = websocketChannel ?? `ai_response:${channelId}`;
+    const fail = (code: string, message: string, permanent: boolean): void => this._fail(session, code, message, permanent);
+    const session: Session = {
+      _channelId: channelId,
+      _topic: topic,
+      _websocketUrl: websocketUrl,
+      _websocketChannel: websocketChannel,
+      _channel: new Channel({
+        topic,
+        timers: this._env.timers,
+        random: this._env.random,
+        joinTimeoutMs: this._joinTimeoutMs,
+        rejoin: this._rejoin,
+        pushBuffer: this._pushBuffer,
+        handlers: {
+          joinPayload: () => ({ last_seq: this._state.lastSeq }),
+          onJoined: (result) => this._onJoined(session, result),
+          onJoinRefused: (code, reason) => {
+            this._emit('channel_error', reason);
+            fail(code, `join refused: ${reason}`, true);
+          },
+          onJoinFailed: (attempts, reason) => fail('join_failed', `join failed ${attempts + 1} times (${reason})`, false),
+          onChannelError: (reason) => this._emit('channel_error', reason),
+          onEvent: (event, payload, frame) => this._onEvent(session, event, payload, frame),
+          onProtocolError: (info) => this._emit('protocol_error', info),
+          onDrop: (info) => this._emit('dropped', info),
+        },
+      }),
+      _token: token,
+      _socket: null,
+      _attempts: 0,
+      _retryTimer: null,
+      _openedAt: null,
+      _everOpened: false,
+      _acquiring: false,
+      _stopped: false,
+      _ended: false,
+      _gapRejoins: 0,
+      _badSeq: 0,
+      _sink: null,
+      _detachSink: () => undefined,
+      _cancelWaiters: new Set(),
+      _record: () => this._record(session),
+    };
+    this._session = session;
+    this._apply({ type: 'start', channelId, at: this._env.now(), ...(restored !== undefined ? { restored } : {}) });
+    this._persist(session, true);
+    this._notifier.schedule();
+    this._openLink(session);
+  }
+
+  /** @internal */
+  private _resume(record: PersistedRequest, token: LinkToken | null): void {
+    this._startSession(record.channelId, record.websocketUrl, record.websocketChannel, token, record);
   }
 
   /** Stops everything a session runs. Does not touch persistence or the connection state. */
-  private endSession(session: Session, error: ModelRiverError): void {
-    session.ended = true;
-    this.clearRetry(session);
-    session.channel.dispose(error);
-    const socket = session.socket;
-    session.socket = null;
+  /** @internal */
+  private _endSession(session: Session, error: ModelRiverError): void {
+    session._ended = true;
+    this._clearRetry(session);
+    session._channel.dispose(error);
+    const socket = session._socket;
+    session._socket = null;
     socket?.close(1000, 'client disconnect');
-    const sink = session.sink;
-    if (sink !== null) {
-      sink.detach();
-      sink.stream.fail(error);
-    }
+    const sink = session._sink;
+    session._detachSink();
+    sink?.fail(error);
   }
 
   // ---------------------------------------------------------------- links
 
-  private openLink(session: Session): void {
-    if (session !== this.session || session.ended || session.stopped || session.socket !== null) return;
-    const token = session.token;
+  /** Opens a link for `session` now, with `token`, cancelling a retry that waits. */
+  /** @internal */
+  private _retryNow(session: Session, token: LinkToken | null): void {
+    this._clearRetry(session);
+    session._stopped = false;
+    session._token = token;
+    this._openLink(session);
+  }
+
+  /** @internal */
+  private _openLink(session: Session): void {
+    if (session !== this._session || session._ended || session._stopped || session._socket !== null) return;
+    const token = session._token;
     if (token === null) {
       // Never an unhandled rejection: that would crash a Node process.
-      this.acquireTokenAndOpen(session).catch(reportListenerError);
+      this._acquireTokenAndOpen(session).catch(reportListenerError);
       return;
     }
-    this.setConnection(session.everOpened ? 'reconnecting' : 'connecting', ConnectionReason.connect);
-    this.emit('connecting', { attempt: session.attempts, via: token.via });
-    if (session !== this.session || session.ended) return;
+    this._setConnection(session._everOpened ? 'reconnecting' : 'connecting', ConnectionReason.connect);
+    this._emit('connecting', { attempt: session._attempts, via: token._via });
+    if (session !== this._session || session._ended) return;
     const socket: Socket = new Socket({
-      url: session.websocketUrl ?? this.baseUrl,
-      token: token.value,
-      WebSocket: this.env.resolveWebSocket(),
-      timers: this.env.timers,
-      heartbeatIntervalMs: this.heartbeatMs,
-      maxFrameBytes: this.maxFrameBytes,
+      url: session._websocketUrl ?? this._o.baseUrl ?? DEFAULT_BASE_URL,
+      token: token._value,
+      WebSocket: this._env.resolveWebSocket(),
+      timers: this._env.timers,
+      heartbeatIntervalMs: this._heartbeatMs,
+      maxFrameBytes: this._maxFrameBytes,
       handlers: {
         onOpen: () => {
-          if (session.socket === socket) this.handleOpen(session, socket);
+          if (session._socket !== socket) return;
+          // The token is spent the moment the upgrade is accepted.
+          session._token = null;
+          session._everOpened = true;
+          session._openedAt = this._env.now();
+          this._setConnection('connected', ConnectionReason.open);
+          this._emit('connected');
+          if (session._socket === socket && !session._ended) session._channel.attach(socket);
         },
         onFrame: (frame) => {
-          if (session.socket === socket) session.channel.handleFrame(frame);
+          if (session._socket === socket) session._channel.handleFrame(frame);
         },
         onProtocolError: (info) => {
-          if (session.socket === socket) this.emit('protocol_error', info);
+          if (session._socket === socket) this._emit('protocol_error', info);
         },
         onClose: (info) => {
-          if (session.socket === socket) this.handleLinkClosed(session, info);
+          if (session._socket === socket) this._onLinkClosed(session, info);
         },
       },
     });
-    session.socket = socket;
+    session._socket = socket;
     try {
       socket.connect();
     } catch (error) {
-      session.socket = null;
-      const message = error instanceof Error ? error.message : String(error);
-      this.fail(session, 'invalid_options', message, false);
+      session._socket = null;
+      this._fail(session, 'invalid_options', (error as Error).message, false);
     }
   }
 
-  private handleOpen(session: Session, socket: Socket): void {
-    // The token is spent the moment the upgrade is accepted.
-    session.token = null;
-    session.everOpened = true;
-    session.openedAt = this.env.now();
-    this.setConnection('connected', ConnectionReason.open);
-    this.emit('connected');
-    if (session.socket === socket && !session.ended) session.channel.attach(socket);
-  }
-
-  private handleLinkClosed(session: Session, info: LinkClose): void {
-    session.socket = null;
-    session.channel.detach();
-    const policy = this.reconnectPolicy;
-    if (session.openedAt !== null && policy !== false && this.env.now() - session.openedAt >= policy.minUptimeMs) {
-      session.attempts = 0;
-    }
-    session.openedAt = null;
-    const presented = session.token;
+  /** @internal */
+  private _onLinkClosed(session: Session, info: LinkClose): void {
+    session._socket = null;
+    session._channel.detach();
+    const policy = this._reconnect;
+    if (session._openedAt !== null && policy !== false && this._env.now() - session._openedAt >= policy.minUptimeMs) session._attempts = 0;
+    session._openedAt = null;
+    const presented = session._token;
     if (!info.opened && presented !== null) {
       // A 4xx at the upgrade means the token was refused; anything else may be the
       // network, and then a resume token is still the best bet unless another source exists.
-      const refused = info.httpStatus !== null && info.httpStatus >= 400 && info.httpStatus < 500;
-      const unknown = info.httpStatus === null;
-      if (refused || (unknown && this.hasTokenSource())) session.token = null;
+      const status = info.httpStatus;
+      if (status === null ? this._hasTokenSource() : status >= 400 && status < 500) session._token = null;
     }
-    this.persist(session, true);
-    const reason = info.cause;
-    if (policy === false && presented !== null && session.token === null && !info.opened && this.hasTokenSource() &&
-        (presented.via === 'ws_token' || presented.via === 'resume_token')) {
+    this._persist(session, true);
+    if (
+      policy === false &&
+      presented !== null &&
+      session._token === null &&
+      !info.opened &&
+      this._hasTokenSource() &&
+      (presented._via === 'ws_token' || presented._via === 'resume_token')
+    ) {
       // Not a reconnection but the same attempt: the stored token was refused, so ask for a fresh one
       // once (a fresh token that is refused too stops here, so this cannot loop).
-      this.acquireTokenAndOpen(session).catch(reportListenerError);
+      this._acquireTokenAndOpen(session).catch(reportListenerError);
       return;
     }
-    this.scheduleRetry(session, reason);
+    this._scheduleRetry(session, info.cause);
   }
 
-  private scheduleRetry(session: Session, reason: string): void {
-    const policy = this.reconnectPolicy;
-    if (session.ended || session !== this.session) return;
+  /** @internal */
+  private _scheduleRetry(session: Session, reason: string): void {
+    const policy = this._reconnect;
+    if (session._ended || session !== this._session) return;
     if (policy === false) {
       // No retries: wait for reconnect().
-      session.stopped = true;
-      const transition = this.setConnection('disconnected', reason);
-      this.emit('disconnected', reason, transition);
+      session._stopped = true;
+      this._emit('disconnected', reason, this._setConnection('disconnected', reason));
       return;
     }
-    session.attempts += 1;
-    if (session.attempts > policy.maxAttempts) {
-      const transition = this.setConnection('reconnecting', reason);
-      this.emit('disconnected', reason, transition);
-      this.fail(session, 'connection_failed', `gave up reconnecting after ${policy.maxAttempts} attempts (last: ${reason})`, false);
+    const attempts = ++session._attempts;
+    this._emit('disconnected', reason, this._setConnection('reconnecting', reason));
+    if (attempts > policy.maxAttempts) {
+      this._fail(session, 'connection_failed', `gave up after ${policy.maxAttempts} reconnects (${reason})`, false);
       return;
     }
-    const transition = this.setConnection('reconnecting', reason);
-    this.emit('disconnected', reason, transition);
-    if (session.ended || session !== this.session) return;
-    const delay = backoffDelay(session.attempts - 1, policy, this.env.random);
-    this.log(`retrying in ${delay} ms (attempt ${session.attempts}, ${reason})`);
-    this.clearRetry(session);
-    session.retryTimer = this.env.timers.setTimeout(() => {
-      session.retryTimer = null;
+    if (session._ended || session !== this._session) return;
+    const delay = backoffDelay(attempts - 1, policy, this._env.random);
+    this._log(`retry in ${delay} ms (${reason})`);
+    this._clearRetry(session);
+    session._retryTimer = this._env.timers.setTimeout(() => {
+      session._retryTimer = null;
       try {
-        this.openLink(session);
+        this._openLink(session);
       } catch (error) {
         reportListenerError(error);
       }
     }, delay);
   }
 
-  private clearRetry(session: Session): void {
-    if (session.retryTimer !== null) this.env.timers.clearTimeout(session.retryTimer);
-    session.retryTimer = null;
+  /** @internal */
+  private _clearRetry(session: Session): void {
+    if (session._retryTimer !== null) this._env.timers.clearTimeout(session._retryTimer);
+    session._retryTimer = null;
   }
 
-  private watchLifecycle(): void {
-    if (this.stopLifecycle !== null) return;
+  /** @internal */
+  private _watchLifecycle(): void {
+    if (this._stopLifecycle !== null) return;
     try {
-      this.stopLifecycle = this.env.lifecycle((reason) => {
-        const session = this.session;
+      this._stopLifecycle = this._env.lifecycle((reason) => {
+        const session = this._active();
         // Only a retry that is waiting out its backoff is hurried; a live or stopped link is left alone.
-        if (session === null || session.ended || session.retryTimer === null) return;
-        this.log(`lifecycle wake (${reason}): retrying now`);
-        this.clearRetry(session);
-        this.openLink(session);
+        if (session === null || session._retryTimer === null) return;
+        this._log(`wake: ${reason}`);
+        this._clearRetry(session);
+        this._openLink(session);
       });
     } catch (error) {
       reportListenerError(error);
-      this.stopLifecycle = () => undefined;
+      this._stopLifecycle = () => undefined;
     }
   }
 
   // ---------------------------------------------------------------- tokens
 
-  private hasTokenSource(): boolean {
-    return typeof this.options.getToken === 'function' || (isNonEmpty(this.options.apiBaseUrl) && this.env.fetch !== null);
+  /** @internal */
+  private _hasTokenSource(): boolean {
+    return typeof this._o.getToken === 'function' || (nonEmpty(this._o.apiBaseUrl) && this._env.fetch !== null);
   }
 
-  private async acquireTokenAndOpen(session: Session): Promise<void> {
-    if (session.acquiring) return;
-    session.acquiring = true;
-    this.setConnection(session.everOpened ? 'reconnecting' : 'connecting', ConnectionReason.connect);
+  /** @internal */
+  private async _acquireTokenAndOpen(session: Session): Promise<void> {
+    if (session._acquiring) return;
+    session._acquiring = true;
+    this._setConnection(session._everOpened ? 'reconnecting' : 'connecting', ConnectionReason.connect);
     let outcome: TokenOutcome;
     try {
-      outcome = await this.acquireToken(session.channelId);
+      outcome = await this._acquireToken(session._channelId);
     } finally {
-      session.acquiring = false;
+      session._acquiring = false;
     }
-    if (session !== this.session || session.ended || session.stopped) return;
-    if (outcome.kind === 'grant') {
-      session.token = outcome.token;
-      if (outcome.websocketUrl !== undefined) session.websocketUrl = outcome.websocketUrl;
-      this.persist(session, true);
-      this.openLink(session);
-    } else if (outcome.kind === 'transient') {
-      this.scheduleRetry(session, ConnectionReason.tokenError);
-    } else {
-      this.fail(
+    if (session !== this._session || session._ended || session._stopped) return;
+    if (outcome) {
+      session._token = outcome._token;
+      if (outcome._url !== undefined) session._websocketUrl = outcome._url;
+      this._persist(session, true);
+      this._openLink(session);
+    } else if (outcome === undefined) this._scheduleRetry(session, ConnectionReason.tokenError);
+    else {
+      this._fail(
         session,
         'token_unavailable',
-        'no token to reconnect with: the resume token is spent or refused and neither getToken nor apiBaseUrl provided one',
+        'no token to reconnect with: pass getToken or apiBaseUrl',
         false,
       );
     }
   }
 
-  private async acquireToken(channelId: string): Promise<TokenOutcome> {
+  /** @internal */
+  private async _acquireToken(channelId: string): Promise<TokenOutcome> {
     let transient = false;
-    const getToken = this.options.getToken;
+    const getToken = this._o.getToken;
     if (typeof getToken === 'function') {
       try {
-        const grant = normaliseGrant(await getToken(channelId));
-        if (grant !== null) {
-          return {
-            kind: 'grant',
-            token: { value: grant.wsToken, via: 'get_token' },
-            ...(grant.websocketUrl !== undefined ? { websocketUrl: grant.websocketUrl } : {}),
-          };
+        const value: TokenGrant | string | null | undefined = await getToken(channelId);
+        const grant = typeof value === 'string' ? { wsToken: value } : value;
+        if (typeof grant === 'object' && grant !== null && nonEmpty(grant.wsToken)) {
+          return { _token: { _value: grant.wsToken, _via: 'get_token' }, _url: grant.websocketUrl };
         }
       } catch (error) {
-        this.log('getToken failed:', error);
+        this._log('getToken:', error);
         transient = true;
       }
     }
-    if (isNonEmpty(this.options.apiBaseUrl) && this.env.fetch !== null) {
-      const outcome = await this.fetchBackendToken(channelId);
-      if (outcome.kind === 'grant') return outcome;
-      if (outcome.kind === 'transient') transient = true;
-    }
-    return transient ? { kind: 'transient' } : { kind: 'none' };
+    const outcome = await this._fetchToken(channelId);
+    return outcome ?? (transient ? undefined : outcome);
   }
 
-  private async fetchBackendToken(channelId: string): Promise<TokenOutcome> {
-    const apiBaseUrl = this.options.apiBaseUrl;
-    const fetchFn = this.env.fetch;
-    if (!isNonEmpty(apiBaseUrl) || fetchFn === null) return { kind: 'none' };
-    const url = `${apiBaseUrl.replace(/\/+$/, '')}/api/v1/ai/reconnect`;
+  /** @internal */
+  private async _fetchToken(channelId: string): Promise<TokenOutcome> {
+    const apiBaseUrl = this._o.apiBaseUrl;
+    const fetchFn = this._env.fetch;
+    if (!nonEmpty(apiBaseUrl) || fetchFn === null) return null;
     try {
-      const response = await fetchFn(url, {
+      const response = await fetchFn(`${apiBaseUrl.replace(/\/+$/, '')}/api/v1/ai/reconnect`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ channel_id: channelId }),
       });
+      const status = response.status;
       if (!response.ok) {
-        this.log(`backend reconnect answered HTTP ${response.status}`);
+        this._log(`reconnect: HTTP ${status}`);
         // 4xx says this channel gets no token (except timeouts and rate limits, which pass).
-        const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
-        return permanent ? { kind: 'none' } : { kind: 'transient' };
+        return status >= 400 && status < 500 && status !== 408 && status !== 429 ? null : undefined;
       }
-      const body: unknown = await response.json();
-      const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-      const wsToken = record.ws_token;
-      if (typeof wsToken !== 'string' || wsToken === '') {
-        this.log('backend reconnect answer has no ws_token');
-        return { kind: 'none' };
+      const body = (await response.json()) as { ws_token?: unknown; websocket_url?: unknown } | null;
+      const wsToken = body?.ws_token;
+      if (!nonEmpty(wsToken)) {
+        this._log('reconnect: no ws_token');
+        return null;
       }
-      const websocketUrl = typeof record.websocket_url === 'string' && record.websocket_url !== '' ? record.websocket_url : undefined;
-      return { kind: 'grant', token: { value: wsToken, via: 'backend' }, ...(websocketUrl !== undefined ? { websocketUrl } : {}) };
+      return { _token: { _value: wsToken, _via: 'backend' }, _url: nonEmpty(body?.websocket_url) ? body.websocket_url : undefined };
     } catch (error) {
-      this.log('backend reconnect failed:', error);
-      return { kind: 'transient' };
+      this._log('reconnect:', error);
+      return undefined;
     }
   }
 
   // ---------------------------------------------------------------- channel events
 
-  private handleJoined(session: Session, result: JoinResult): void {
-    if (session !== this.session || session.ended) return;
-    if (result.resumeToken !== null) session.token = { value: result.resumeToken, via: 'resume_token' };
-    const resumed = this.state.lastSeq > 0;
-    if (result.serverLastSeq !== null && result.serverLastSeq < this.state.lastSeq) {
+  /** @internal */
+  private _onJoined(session: Session, result: JoinResult): void {
+    if (session !== this._session || session._ended) return;
+    const lastSeq = this._state.lastSeq;
+    if (result.resumeToken !== null) session._token = { _value: result.resumeToken, _via: 'resume_token' };
+    if (result.serverLastSeq !== null && result.serverLastSeq < lastSeq) {
       // Everything the server sends now will look like a duplicate: say so rather than stall silently.
-      this.emit('protocol_error', {
+      this._emit('protocol_error', {
         code: 'invalid_payload',
-        message: `the server's last_seq (${result.serverLastSeq}) is behind the ${this.state.lastSeq} events already applied`,
+        message: `server last_seq ${result.serverLastSeq} < applied ${lastSeq}`,
         frame: '',
       });
     }
-    const before = this.state;
-    this.dispatch({ type: 'joined', at: this.env.now() });
-    this.emitChangedSteps(before);
+    const steps = this._state.steps;
+    this._apply({ type: 'joined', at: this._env.now() });
+    this._emitSteps(steps);
     // Written at once: the previous token is spent, and a reload must find the new one.
-    this.persist(session, true);
-    this.emit('channel_joined', { topic: session.topic, serverLastSeq: result.serverLastSeq ?? this.state.lastSeq, resumed });
-    this.notifier.schedule();
+    this._persist(session, true);
+    this._emit('channel_joined', { topic: session._topic, serverLastSeq: result.serverLastSeq ?? lastSeq, resumed: lastSeq > 0 });
+    this._notifier.schedule();
   }
 
-  private handleEvent(session: Session, event: string, payload: unknown, frame: Frame): void {
-    if (session !== this.session || session.ended) return;
-    const parsed = parseServerEvent(event, payload);
-    if (!parsed.ok) {
-      this.emit('protocol_error', { code: parsed.code, message: parsed.message, frame: quoteFrame(frame) });
+  /** The per-event hot path: validate, seq check, apply in place, emit, notify, persist. */
+  /** @internal */
+  private _onEvent(session: Session, event: string, payload: unknown, frame: Frame): void {
+    if (session !== this._session || session._ended) return;
+    const state = this._state;
+    const checked = checkServerEvent(event, payload);
+    if (typeof checked === 'string') {
+      const failure = parseServerEvent(event, payload) as { code: 'invalid_payload'; message: string };
+      this._emit('protocol_error', { code: failure.code, message: failure.message, frame: quote(frame) });
+      // Remembered when it came next in order: if the event after it arrives, this one
+      // is skipped rather than asked for again (the server would replay the same bytes).
+      const seq = (payload as { seq?: unknown } | null)?.seq;
+      if (seq === state.lastSeq + 1) session._badSeq = seq as number;
       return;
     }
-    const serverEvent = parsed.value;
-    const order = classifySeq(this.state.lastSeq, serverEvent.payload);
-    if (order === 'duplicate') return;
+    const p = checked as { seq: number; first_seq?: number; status?: string };
+    let order = classifySeq(state.lastSeq, p);
+    if (order === 'gap' && session._badSeq === state.lastSeq + 1 && (p.first_seq ?? p.seq) === session._badSeq + 1) {
+      this._apply({ type: 'skip', seq: session._badSeq });
+      order = 'apply';
+    }
     if (order !== 'apply') {
+      if (order === 'duplicate') return;
       if (order === 'overlap') {
-        this.emit('protocol_error', {
+        this._emit('protocol_error', {
           code: 'invalid_payload',
-          message: `merged ${event} frame covers seq ${String((serverEvent.payload as { first_seq?: number }).first_seq)}..${serverEvent.payload.seq} but ${this.state.lastSeq} is already applied`,
-          frame: quoteFrame(frame),
+          message: `merged frame ${p.first_seq}..${p.seq} overlaps applied ${state.lastSeq}`,
+          frame: quote(frame),
         });
       }
-      this.rejoinForMissing(session);
-      return;
+      // Events are missing (or a merged frame straddles what we have): ask for them again,
+      // unless a rejoin in flight will replay everything after lastSeq anyway.
+      if (session._channel.state !== 'joined') return;
+      if (++session._gapRejoins > MAX_GAP_REJOINS_WITHOUT_PROGRESS) {
+        return this._fail(session, 'protocol_error', `events after seq ${state.lastSeq} never came`, false);
+      }
+      this._log(`gap after ${state.lastSeq}: rejoin`);
+      return session._channel.rejoin();
     }
-    const before = this.state;
-    this.dispatch({ type: 'event', event: serverEvent, at: this.env.now() });
-    session.gapRejoins = 0;
-    const terminal = serverEvent.event === 'response' && serverEvent.payload.status !== 'ai_generated';
+    const steps = state.steps;
+    if (applyEvent(state, event, p, this._env.now, this._pending)) this._version++;
+    session._gapRejoins = 0;
+    const terminal = event === 'response' && p.status !== 'ai_generated';
     if (terminal) {
       // Forgotten before anyone hears of the end, so no listener can resume a finished request.
-      this.store?.clear();
-      this.setResumable(null);
-    } else {
-      this.persist(session, false);
-    }
-    this.emitServerEvent(session, serverEvent);
-    this.emitChangedSteps(before);
-    this.notifier.schedule();
-    if (terminal && serverEvent.event === 'response') this.finish(session, serverEvent.payload);
+      this._store?.clear();
+      this._setResumable(null);
+    } else this._persist(session, false);
+    this._emitter.emit(event, p);
+    // Handed to a `stream()` consumer synchronously, as it arrives.
+    session._sink?.push({ type: event, payload: p } as StreamEvent);
+    if (state.steps !== steps) this._emitSteps(steps);
+    this._notifier.schedule();
+    if (terminal) this._finish(session, p as unknown as ResponsePayload);
   }
 
-  /** Events are missing (or a merged frame straddles what we have): ask for them again. */
-  private rejoinForMissing(session: Session): void {
-    // A rejoin in flight will replay everything after lastSeq anyway.
-    if (session.channel.state !== 'joined') return;
-    session.gapRejoins += 1;
-    if (session.gapRejoins > MAX_GAP_REJOINS_WITHOUT_PROGRESS) {
-      this.fail(session, 'protocol_error', `the server keeps skipping events after seq ${this.state.lastSeq}`, false);
-      return;
-    }
-    this.log(`events missing after seq ${this.state.lastSeq}: rejoining`);
-    session.channel.rejoin();
-  }
-
-  /** Emits the wire event and hands it to a `stream()` consumer, synchronously as it arrives. */
-  private emitServerEvent(session: Session, event: ServerEvent): void {
-    const stream = session.sink?.stream;
-    switch (event.event) {
-      case 'tokens':
-        this.emit('tokens', event.payload);
-        stream?.push({ type: 'tokens', payload: event.payload });
-        break;
-      case 'status':
-        this.emit('status', event.payload);
-        stream?.push({ type: 'status', payload: event.payload });
-        break;
-      case 'tool_call':
-        this.emit('tool_call', event.payload);
-        stream?.push({ type: 'tool_call', payload: event.payload });
-        break;
-      case 'response':
-        this.emit('response', event.payload);
-        stream?.push({ type: 'response', payload: event.payload });
-        break;
-    }
-  }
-
-  private emitChangedSteps(before: StreamState): void {
-    const steps = this.state.steps;
-    if (steps === before.steps || this.emitter.listenerCount('step') === 0) return;
-    for (const step of steps) {
-      if (!before.steps.includes(step)) this.emit('step', step);
-    }
+  /** @internal */
+  private _emitSteps(before: StreamState['steps']): void {
+    const steps = this._state.steps;
+    if (steps !== before) for (const step of steps) if (!before.includes(step)) this._emit('step', step);
   }
 
   /** A terminal response: nothing more will come, so close on purpose and forget the request. */
-  private finish(session: Session, response: Extract<ServerEvent, { event: 'response' }>['payload']): void {
+  /** @internal */
+  private _finish(session: Session, response: ResponsePayload): void {
     // A listener may already have ended the session (disconnect() in a `response` listener).
-    if (session.ended) return;
-    if (this.session === session) this.session = null;
-    const sink = session.sink;
-    session.ended = true;
-    this.clearRetry(session);
-    for (const waiter of [...session.cancelWaiters]) waiter();
-    session.channel.dispose(new ModelRiverError('not_connected', 'the request has ended'));
-    const socket = session.socket;
-    session.socket = null;
+    if (session._ended) return;
+    if (this._session === session) this._session = null;
+    const sink = session._sink;
+    session._ended = true;
+    this._clearRetry(session);
+    for (const waiter of [...session._cancelWaiters]) waiter();
+    session._channel.dispose(new ModelRiverError('not_connected', 'the request has ended'));
+    const socket = session._socket;
+    session._socket = null;
     socket?.close(1000, 'request finished');
-    if (this.state.connectionState !== 'disconnected') {
-      const transition = this.setConnection('disconnected', ConnectionReason.completed);
-      this.emit('disconnected', ConnectionReason.completed, transition);
+    if (this._state.connectionState !== 'disconnected') {
+      this._emit('disconnected', ConnectionReason.completed, this._setConnection('disconnected', ConnectionReason.completed));
     }
-    this.notifier.flush();
+    this._notifier.flush();
     if (response.status === 'error') {
-      const code = response.error?.code ?? 'request_failed';
-      this.emit('error', new ModelRiverError(code, response.error?.message ?? 'the request failed', { details: { response } }));
+      this._emit('error', new ModelRiverError(response.error?.code ?? 'request_failed', response.error?.message ?? 'the request failed', { details: { response } }));
     }
-    if (sink !== null) {
-      sink.detach();
-      sink.stream.end();
-    }
+    session._detachSink();
+    sink?.end();
   }
 
   /** A failure that stops the request. `permanent`: retrying can never help, so the persisted request goes too. */
-  private fail(session: Session, code: ErrorCode | (string & {}), message: string, permanent: boolean): void {
-    if (session.ended) return;
+  /** @internal */
+  private _fail(session: Session, code: ErrorCode | (string & {}), message: string, permanent: boolean): void {
+    if (session._ended) return;
     const error = new ModelRiverError(code, message);
-    session.stopped = true;
-    this.endSession(session, error);
+    session._stopped = true;
+    this._endSession(session, error);
     // Kept in memory so reconnect() can try again later unless retrying is pointless.
-    if (this.session === session) this.session = null;
+    if (this._session === session) this._session = null;
     if (permanent) {
-      this.store?.clear();
-      this.setResumable(null);
-    } else {
-      this.store?.flush();
-    }
-    this.dispatch({ type: 'failed', code, message, at: this.env.now() });
-    this.setConnection('error', code);
-    this.notifier.flush();
-    this.emit('error', error);
+      this._store?.clear();
+      this._setResumable(null);
+    } else this._store?.flush();
+    this._apply({ type: 'failed', code, message, at: this._env.now() });
+    this._setConnection('error', code);
+    this._notifier.flush();
+    this._emit('error', error);
   }
 
   // ---------------------------------------------------------------- state
 
-  private dispatch(action: StreamAction): void {
-    this.state = reduceStream(this.state, action);
+  /** About to change the state outside the per-event path: keep what was last delivered if nobody built it yet. */
+  /** @internal */
+  private _touch(): void {
+    if (this._delivered === null && this._deliveredVersion === this._version) this._delivered = this.getState();
   }
 
-  private setConnection(next: ConnectionState, reason: string): ConnectionTransition {
-    const previous = this.state.connectionState;
+  /** A state listener is being added: `previous` must exist for its first call. */
+  /** @internal */
+  private _listening(): void {
+    this._touch();
+    if (this._delivered === null) this._delivered = this.getState();
+  }
+
+  /** @internal */
+  private _apply(action: StreamAction): void {
+    this._touch();
+    flushText(this._state, this._pending);
+    if (applyAction(this._state, action)) this._version++;
+  }
+
+  /** @internal */
+  private _setConnection(next: ConnectionState, reason: string): ConnectionTransition {
+    const previous = this._state.connectionState;
     if (previous !== next) {
-      this.dispatch({ type: 'connection', state: next });
-      this.log(`connection ${previous} -> ${next} (${reason})`);
-      this.notifier.schedule();
+      this._apply({ type: 'connection', state: next });
+      this._log(`${previous} -> ${next} (${reason})`);
+      this._notifier.schedule();
     }
     return { previous, current: next, reason };
   }
 
-  private setResumable(record: PersistedRequest | null): void {
-    this.resumable = record;
-    const pending = this.store !== null && record !== null;
-    if (this.state.hasPendingRequest !== pending) {
-      this.dispatch({ type: 'pending', hasPendingRequest: pending });
-      this.notifier.schedule();
+  /** The resumable request as a record. */
+  /** @internal */
+  private _held(): PersistedRequest | null {
+    const held = this._resumable;
+    return held === null || 'savedAt' in held ? held : this._record(held);
+  }
+
+  /** @internal */
+  private _setResumable(held: PersistedRequest | Session | null): void {
+    this._resumable = held;
+    const pending = this._store !== null && held !== null;
+    if (this._state.hasPendingRequest !== pending) {
+      this._apply({ type: 'pending', hasPendingRequest: pending });
+      this._notifier.schedule();
     }
   }
 
-  private persist(session: Session, now: boolean): void {
-    if (session.ended) return;
-    const state = this.state;
+  /** @internal */
+  private _record(session: Session): PersistedRequest {
+    const state = this._state;
+    flushText(state, this._pending);
     const record: PersistedRequest = {
-      channelId: session.channelId,
-      ...(session.websocketUrl !== undefined ? { websocketUrl: session.websocketUrl } : {}),
-      ...(session.websocketChannel !== undefined ? { websocketChannel: session.websocketChannel } : {}),
-      resumeToken: session.token?.value ?? null,
+      channelId: session._channelId,
+      resumeToken: session._token?._value ?? null,
       lastSeq: state.lastSeq,
       text: state.text,
-      ...(state.toolCalls.length > 0 ? { toolCalls: state.toolCalls } : {}),
-      savedAt: this.env.now(),
+      savedAt: this._env.now(),
     };
-    if (this.resumable === null || this.state.hasPendingRequest !== (this.store !== null)) this.setResumable(record);
-    else this.resumable = record;
-    if (this.store === null) return;
-    if (now) this.store.save(record);
-    else this.store.saveSoon(record);
+    if (session._websocketUrl !== undefined) record.websocketUrl = session._websocketUrl;
+    if (session._websocketChannel !== undefined) record.websocketChannel = session._websocketChannel;
+    if (state.toolCalls.length > 0) record.toolCalls = state.toolCalls;
+    return record;
   }
 
-  private deliver(): void {
-    const current = this.state;
-    const previous = this.delivered;
-    if (current === previous) return;
-    this.delivered = current;
-    this.emit('state', current, previous);
-    for (const listener of [...this.subscribers]) {
+  /** Keeps the session resumable; writes it now, or throttled (`now` false: per event, built only when written). */
+  /** @internal */
+  private _persist(session: Session, now: boolean): void {
+    if (session._ended) return;
+    if (this._resumable !== session || this._state.hasPendingRequest !== (this._store !== null)) this._setResumable(session);
+    if (now) this._store?.save(session._record());
+    else this._store?.saveSoon(session._record);
+  }
+
+  /** @internal */
+  private _deliver(): void {
+    if (this._deliveredVersion === this._version) return;
+    this._deliveredVersion = this._version;
+    const subscribers = this._subscribers;
+    if (subscribers.length === 0 && this._emitter.listenerCount('state') === 0) {
+      // Nobody to tell: skip building a snapshot for them (the per-token case with 'sync'); the
+      // deferred modes deliver seldom, so they keep it and a later listener gets the exact `previous`.
+      this._delivered = this._deferred ? this.getState() : null;
+      return;
+    }
+    const previous = this._delivered as StreamState;
+    const current = this.getState();
+    this._delivered = current;
+    this._emit('state', current, previous);
+    for (const listener of subscribers) {
       try {
         listener(current, previous);
       } catch (error) {
@@ -1160,75 +1223,31 @@ export class ModelRiverClient {
     }
   }
 
-  private emit<K extends ModelRiverEventType>(event: K, ...args: Parameters<ModelRiverEventMap[K]>): void {
-    // Listeners are wrapped in on(), so a throwing listener cannot reach the socket handlers.
-    this.emitter.emit(event, ...args);
+  /** Emits through the guards: a listener that throws is reported, not rethrown. */
+  /** @internal */
+  private _emit(event: string, a?: unknown, b?: unknown): void {
+    this._emitter.emit(event, a, b);
   }
 
-  private log(...args: unknown[]): void {
-    if (this.options.debug === true && typeof console !== 'undefined') console.debug('[modelriver]', ...args);
+  /** @internal */
+  private _log(...args: unknown[]): void {
+    if (this._o.debug === true && typeof console !== 'undefined') console.debug('[modelriver]', ...args);
   }
 }
 
 // ------------------------------------------------------------------ helpers
 
 function connectOptionsProblem(options: ConnectOptions | undefined): string | null {
-  if (typeof options !== 'object' || options === null) {
-    return 'connect() needs {channelId, wsToken, websocketUrl?, websocketChannel?} from your backend\'s POST /v1/ai/async';
-  }
-  if (!isNonEmpty(options.channelId)) return 'channelId is required: pass the channel_id from POST /v1/ai/async';
-  if (!isNonEmpty(options.wsToken)) return 'wsToken is required for WebSocket authentication: pass the ws_token from POST /v1/ai/async';
-  if (options.websocketUrl !== undefined && typeof options.websocketUrl !== 'string') return 'websocketUrl must be a string such as "wss://host/socket"';
-  if (options.websocketChannel !== undefined && typeof options.websocketChannel !== 'string') {
-    return 'websocketChannel must be a string such as "ai_response:{project_id}:{channel_id}"';
-  }
-  return null;
-}
-
-function isNonEmpty(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-function normaliseGrant(value: TokenGrant | string | null | undefined): TokenGrant | null {
-  if (typeof value === 'string') return value === '' ? null : { wsToken: value };
-  if (typeof value === 'object' && value !== null && isNonEmpty(value.wsToken)) return value;
-  return null;
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new ModelRiverError('invalid_options', `${name} must be a number > 0 (milliseconds or bytes), got ${String(value)}`);
-  }
-  return value;
-}
-
-function resolvePushBuffer(options: Partial<PushBufferOptions> | undefined): PushBufferOptions {
-  const maxSize = options?.maxSize ?? DEFAULT_PUSH_BUFFER.maxSize;
-  const timeoutMs = options?.timeoutMs ?? DEFAULT_PUSH_BUFFER.timeoutMs;
-  if (!Number.isInteger(maxSize) || maxSize < 0) {
-    throw new ModelRiverError('invalid_options', `pushBuffer.maxSize must be an integer >= 0, got ${String(maxSize)}`);
-  }
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-    throw new ModelRiverError('invalid_options', `pushBuffer.timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
-  }
-  return { maxSize, timeoutMs };
-}
-
-function checkNotify(mode: NotifyMode | undefined): void {
-  if (mode === undefined || mode === 'sync' || mode === 'microtask' || mode === 'animationFrame') return;
-  if (typeof mode === 'object' && mode !== null && typeof mode.intervalMs === 'number' && mode.intervalMs > 0) return;
-  throw new ModelRiverError('invalid_options', "notify must be 'sync', 'microtask', 'animationFrame' or {intervalMs > 0}");
-}
-
-function quoteFrame(frame: Frame): string {
-  try {
-    return JSON.stringify(frame).slice(0, 512);
-  } catch {
-    return '';
-  }
-}
-
-function abortError(): ModelRiverError {
-  return new ModelRiverError('cancelled', 'the stream was aborted', { name: 'AbortError' });
+  const o = (typeof options === 'object' && options !== null ? options : null) as Partial<ConnectOptions> | null;
+  return o === null
+    ? 'connect() needs {channelId, wsToken} from POST /v1/ai/async'
+    : !nonEmpty(o.channelId)
+      ? 'channelId is required: pass channel_id from POST /v1/ai/async'
+      : !nonEmpty(o.wsToken)
+        ? 'wsToken is required: pass ws_token from POST /v1/ai/async'
+        : o.websocketUrl !== undefined && typeof o.websocketUrl !== 'string'
+          ? 'websocketUrl must be a string'
+          : o.websocketChannel !== undefined && typeof o.websocketChannel !== 'string'
+            ? 'websocketChannel must be a string'
+            : null;
 }

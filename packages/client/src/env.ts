@@ -37,6 +37,24 @@ export const globalTimers: Timers = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 };
 
+/** Globals the environment may lack, read at call time. */
+type Globals = {
+  WebSocket?: unknown;
+  fetch?: typeof fetch;
+  queueMicrotask?: (fn: () => void) => void;
+  requestAnimationFrame?: (fn: () => void) => unknown;
+  cancelAnimationFrame?: (handle: unknown) => void;
+  addEventListener?: (type: string, fn: () => void) => void;
+  removeEventListener?: (type: string, fn: () => void) => void;
+  document?: {
+    visibilityState?: string;
+    addEventListener?: (type: string, fn: () => void) => void;
+    removeEventListener?: (type: string, fn: () => void) => void;
+  };
+};
+
+const g = globalThis as Globals;
+
 /**
  * The WebSocket constructor to use now: the option, else `globalThis.WebSocket`
  * (browsers, Deno, Node 22+, or one msw installed), else isomorphic-ws (`ws` on Node).
@@ -47,10 +65,7 @@ export const globalTimers: Timers = {
  * ```
  */
 export function resolveWebSocket(option: WebSocketConstructor | undefined): WebSocketConstructor {
-  if (option !== undefined) return option;
-  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
-  if (typeof global === 'function') return global as unknown as WebSocketConstructor;
-  return WebSocketFallback as unknown as WebSocketConstructor;
+  return option ?? (typeof g.WebSocket === 'function' ? g.WebSocket : WebSocketFallback) as unknown as WebSocketConstructor;
 }
 
 /**
@@ -64,27 +79,20 @@ export function resolveWebSocket(option: WebSocketConstructor | undefined): WebS
  * ```
  */
 export const browserLifecycle: LifecycleSource = (onWake) => {
-  const g = globalThis as {
-    addEventListener?: (type: string, fn: () => void) => void;
-    removeEventListener?: (type: string, fn: () => void) => void;
-    document?: {
-      visibilityState?: string;
-      addEventListener?: (type: string, fn: () => void) => void;
-      removeEventListener?: (type: string, fn: () => void) => void;
-    };
-  };
   const onOnline = (): void => onWake('online');
   const onVisibility = (): void => {
     if (g.document?.visibilityState === 'visible') onWake('visible');
   };
-  const hasWindow = typeof g.addEventListener === 'function' && typeof g.removeEventListener === 'function';
-  const doc = g.document;
-  const hasDocument = doc !== undefined && typeof doc.addEventListener === 'function' && typeof doc.removeEventListener === 'function';
-  if (hasWindow) g.addEventListener?.('online', onOnline);
-  if (hasDocument) doc?.addEventListener?.('visibilitychange', onVisibility);
+  // [target, event, listener] for each target that can be listened to.
+  const subscriptions = [
+    [g, 'online', onOnline],
+    [g.document, 'visibilitychange', onVisibility],
+  ].filter(([target]) => typeof (target as Globals | undefined)?.addEventListener === 'function' && typeof (target as Globals).removeEventListener === 'function') as Array<
+    [Globals, string, () => void]
+  >;
+  for (const [target, type, fn] of subscriptions) target.addEventListener?.(type, fn);
   return () => {
-    if (hasWindow) g.removeEventListener?.('online', onOnline);
-    if (hasDocument) doc?.removeEventListener?.('visibilitychange', onVisibility);
+    for (const [target, type, fn] of subscriptions) target.removeEventListener?.(type, fn);
   };
 };
 
@@ -98,36 +106,16 @@ export const browserLifecycle: LifecycleSource = (onWake) => {
  * ```
  */
 export function resolveEnv(options: ModelRiverClientOptions): ClientEnv {
-  const g = globalThis as {
-    queueMicrotask?: (fn: () => void) => void;
-    requestAnimationFrame?: (fn: () => void) => unknown;
-    cancelAnimationFrame?: (handle: unknown) => void;
-    fetch?: typeof fetch;
-  };
-  const persist = options.persist ?? true;
-  const fetchOption = options.fetch;
   return {
     resolveWebSocket: () => resolveWebSocket(options.WebSocket),
     timers: options.timers ?? globalTimers,
     now: options.now ?? (() => Date.now()),
     random: options.random ?? (() => Math.random()),
-    storage: persist ? (options.storage ?? defaultStorage()) : null,
+    storage: options.persist ?? true ? (options.storage ?? defaultStorage()) : null,
     lifecycle: options.lifecycle ?? browserLifecycle,
-    fetch:
-      fetchOption !== undefined
-        ? fetchOption
-        : typeof g.fetch === 'function'
-          ? ((input, init) => (globalThis.fetch as typeof fetch)(input, init)) as typeof fetch
-          : null,
-    queueMicrotask:
-      typeof g.queueMicrotask === 'function'
-        ? (fn) => globalThis.queueMicrotask(fn)
-        : (fn) => {
-            void Promise.resolve().then(fn);
-          },
-    requestAnimationFrame:
-      typeof g.requestAnimationFrame === 'function' ? (fn) => (globalThis as typeof g).requestAnimationFrame?.(fn) : undefined,
-    cancelAnimationFrame:
-      typeof g.cancelAnimationFrame === 'function' ? (handle) => (globalThis as typeof g).cancelAnimationFrame?.(handle) : undefined,
+    fetch: options.fetch ?? (typeof g.fetch === 'function' ? (input, init) => (g.fetch as typeof fetch)(input, init) : null),
+    queueMicrotask: typeof g.queueMicrotask === 'function' ? (fn) => (g.queueMicrotask as (fn: () => void) => void)(fn) : (fn) => void Promise.resolve().then(fn),
+    requestAnimationFrame: typeof g.requestAnimationFrame === 'function' ? (fn) => g.requestAnimationFrame?.(fn) : undefined,
+    cancelAnimationFrame: typeof g.cancelAnimationFrame === 'function' ? (handle) => g.cancelAnimationFrame?.(handle) : undefined,
   };
 }

@@ -63,18 +63,17 @@ export interface ModelRiverErrorOptions {
  * ```
  */
 export class ModelRiverError extends Error {
-  readonly code: ErrorCode | (string & {});
-  readonly details: Record<string, unknown> | undefined;
+  // `declare`d and assigned in the constructor: class field syntax would cost a helper per field in ES2020 output.
+  declare readonly code: ErrorCode | (string & {});
+  declare readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode | (string & {}), message: string, options: ModelRiverErrorOptions = {}) {
     super(message);
     this.name = options.name ?? 'ModelRiverError';
     this.code = code;
     this.details = options.details;
-    if (options.cause !== undefined) {
-      // Assigned rather than passed to super() so ES2020 targets keep it too.
-      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, configurable: true, writable: true });
-    }
+    // Assigned rather than passed to super() so ES2020 targets keep it too.
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, configurable: true, writable: true });
     // Keeps `instanceof` working when compiled to ES5-style classes by a consumer's bundler.
     Object.setPrototypeOf(this, new.target.prototype);
   }
@@ -89,27 +88,26 @@ export class ModelRiverError extends Error {
    * ```
    */
   static is(value: unknown, code?: ErrorCode | (string & {})): value is ModelRiverError {
-    if (value instanceof ModelRiverError) return code === undefined || value.code === code;
-    if (typeof value !== 'object' || value === null) return false;
-    const candidate = value as { code?: unknown; name?: unknown };
+    const v = value as { code?: unknown; name?: unknown } | null;
     return (
-      typeof candidate.code === 'string' &&
-      (candidate.name === 'ModelRiverError' || candidate.name === 'AbortError') &&
-      (code === undefined || candidate.code === code)
+      (value instanceof ModelRiverError ||
+        (typeof v === 'object' && v !== null && typeof v.code === 'string' && (v.name === 'ModelRiverError' || v.name === 'AbortError'))) &&
+      (code === undefined || (v as { code: unknown }).code === code)
     );
   }
 }
 
 /** Codes after which the client stops for good (no reconnection). */
-export const TERMINAL_ERROR_CODES: ReadonlySet<string> = new Set<string>([
-  ErrorCode.unauthorized,
-  ErrorCode.notFound,
-  ErrorCode.invalidChannelFormat,
-  ErrorCode.joinFailed,
-  ErrorCode.tokenUnavailable,
-  ErrorCode.connectionFailed,
-  ErrorCode.invalidOptions,
-  ErrorCode.destroyed,
+export const TERMINAL_ERROR_CODES: ReadonlySet<string> = /* @__PURE__ */ new Set<ErrorCode>([
+  // Literals rather than ErrorCode.x: property reads would keep ErrorCode in every bundle.
+  'unauthorized',
+  'not_found',
+  'invalid_channel_format',
+  'join_failed',
+  'token_unavailable',
+  'connection_failed',
+  'invalid_options',
+  'destroyed',
 ]);
 
 /**
@@ -124,8 +122,25 @@ export const TERMINAL_ERROR_CODES: ReadonlySet<string> = new Set<string>([
  */
 export function reportListenerError(error: unknown): void {
   try {
-    if (typeof console !== 'undefined') console.error('[modelriver] a listener threw:', error);
+    console.error('[modelriver] a listener threw:', error);
   } catch {
-    // Nothing left to do.
+    // No console (or a broken one): nothing left to do.
+  }
+}
+
+/**
+ * Calls `fn(arg)`, reporting instead of throwing what it throws: user callbacks
+ * must never break the transport that calls them.
+ *
+ * @example
+ * ```ts
+ * safeCall(handlers.onOpen);
+ * ```
+ */
+export function safeCall<A>(fn: ((arg: A) => void) | undefined, arg?: A): void {
+  try {
+    fn?.(arg as A);
+  } catch (error) {
+    reportListenerError(error);
   }
 }

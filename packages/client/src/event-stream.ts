@@ -20,7 +20,7 @@
  * holds one `tokens` item with the text so far.
  */
 import { ModelRiverError } from './errors.js';
-import type { TokensPayload, ToolCallPayload } from './protocol.js';
+import type { ToolCallPayload } from './protocol.js';
 import type { AIResponse, StreamEvent } from './types.js';
 
 const DEFAULT_MAX_QUEUED = 1000;
@@ -28,63 +28,22 @@ const DEFAULT_MAX_QUEUED = 1000;
 /** Code of the rejection of `finalResponse()`/`finalText()` when the stream ends without a terminal response. */
 export const STREAM_ENDED = 'stream_ended';
 
-type TokensEvent = Extract<StreamEvent, { type: 'tokens' }>;
-type ToolCallEvent = Extract<StreamEvent, { type: 'tool_call' }>;
-
-interface Waiter {
-  resolve(result: IteratorResult<StreamEvent>): void;
-  reject(error: Error): void;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: Error): void;
-  settled: boolean;
-}
+type Waiter = [resolve: (result: IteratorResult<StreamEvent>) => void, reject: (error: Error) => void];
+type Deferred<T> = [promise: Promise<T>, resolve: (value: T) => void, reject: (error: Error) => void];
 
 function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
+  const d = [] as unknown as Deferred<T>;
+  d[0] = new Promise<T>((resolve, reject) => {
+    // A promise settles once: later calls are no-ops, so no flag is needed.
+    d[1] = resolve;
+    d[2] = reject;
   });
   // Nobody may ever ask for the result; an unhandled rejection must not crash Node.
-  promise.catch(() => undefined);
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve: (value) => {
-      if (d.settled) return;
-      d.settled = true;
-      resolve(value);
-    },
-    reject: (error) => {
-      if (d.settled) return;
-      d.settled = true;
-      reject(error);
-    },
-  };
+  d[0].catch(() => undefined);
   return d;
 }
 
-function mergeTokens(a: TokensPayload, b: TokensPayload): TokensEvent {
-  return { type: 'tokens', payload: { seq: b.seq, first_seq: a.first_seq ?? a.seq, delta: a.delta + b.delta } };
-}
-
-function mergeToolCalls(a: ToolCallPayload, b: ToolCallPayload): ToolCallEvent {
-  const payload: ToolCallPayload = { seq: b.seq, index: a.index, arguments: a.arguments + b.arguments };
-  const id = a.id ?? b.id;
-  const name = a.name ?? b.name;
-  if (id !== undefined) payload.id = id;
-  if (name !== undefined) payload.name = name;
-  return { type: 'tool_call', payload };
-}
-
-function isTerminalResponse(response: AIResponse): boolean {
-  return response.status !== 'ai_generated';
-}
+const done = (): IteratorResult<StreamEvent> => ({ value: undefined, done: true });
 
 /**
  * A single-consumer async iterable of `StreamEvent`s with the final result as promises.
@@ -109,68 +68,102 @@ function isTerminalResponse(response: AIResponse): boolean {
  */
 export class EventStream implements AsyncIterable<StreamEvent> {
   /** Called once when the consumer stops early (`break`, `return()`), while the stream was still open. */
-  onReturn: (() => void) | null = null;
+  declare onReturn: (() => void) | null;
 
-  private readonly maxQueued: number;
-  /** Unread events are `items[head..]`; read slots are cleared so they can be collected. */
-  private items: Array<StreamEvent | undefined> = [];
-  private head = 0;
-  private state: 'open' | 'ended' | 'failed' = 'open';
-  private failure: Error | null = null;
-  private waiters: Waiter[] = [];
-  private iterated = false;
-  private droppedCount = 0;
-  private text = '';
-  private readonly response = deferred<AIResponse>();
-  private readonly finalTextResult = deferred<string>();
+  /** @internal */
+  declare private _maxQueued: number;
+  /** @internal */
+  declare private _items: StreamEvent[];
+  /** 0 open, 1 ended (or returned), 2 failed. */
+  /** @internal */
+  declare private _state: 0 | 1 | 2;
+  /** The error of `fail()` until a read has thrown it. */
+  /** @internal */
+  declare private _failure: Error | null;
+  /** @internal */
+  declare private _waiters: Waiter[];
+  /** @internal */
+  declare private _iterated: boolean;
+  /** @internal */
+  declare private _dropped: number;
+  /** @internal */
+  declare private _text: string;
+  /** @internal */
+  declare private _response: Deferred<AIResponse>;
+  /** @internal */
+  declare private _finalText: Deferred<string>;
 
   constructor(options?: { maxQueued?: number /* default 1000 */ }) {
     const max = options?.maxQueued ?? DEFAULT_MAX_QUEUED;
-    if (typeof max !== 'number' || Number.isNaN(max) || max < 1) {
+    if (typeof max !== 'number' || !(max >= 1)) {
       throw new ModelRiverError('invalid_options', `maxQueued must be a number >= 1 (got ${String(max)})`);
     }
-    this.maxQueued = max;
+    this._maxQueued = max;
+    this.onReturn = this._failure = null;
+    this._items = [];
+    this._waiters = [];
+    this._state = this._dropped = 0;
+    this._iterated = false;
+    this._text = '';
+    this._response = deferred();
+    this._finalText = deferred();
   }
 
   /** `status` events dropped because the consumer fell more than `maxQueued` items behind. */
   get dropped(): number {
-    return this.droppedCount;
+    return this._dropped;
   }
 
   /** Adds an event. Never blocks; ignored once the stream has ended, failed or been returned. */
   push(event: StreamEvent): void {
-    if (this.state !== 'open') return;
-    this.track(event);
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) {
-      // A waiting consumer means the queue is empty: hand the event over directly.
-      waiter.resolve({ value: event, done: false });
-      return;
+    if (this._state !== 0) return;
+    // Kept whether or not anybody iterates: the final promises need it.
+    if (event.type === 'tokens') this._text += event.payload.delta;
+    else if (event.type === 'response' && event.payload.status !== 'ai_generated') {
+      const content = event.payload.content;
+      this._response[1](event.payload);
+      this._finalText[1](typeof content === 'string' ? content : this._text);
     }
-    this.enqueue(event);
+    const waiter = this._waiters.shift();
+    // A waiting consumer means the queue is empty: hand the event over directly.
+    if (waiter !== undefined) return waiter[0]({ value: event, done: false });
+    const items = this._items;
+    const last = items[items.length - 1];
+    if (last?.type === 'tokens' && event.type === 'tokens') {
+      const a = last.payload;
+      items[items.length - 1] = { type: 'tokens', payload: { seq: event.payload.seq, first_seq: a.first_seq ?? a.seq, delta: a.delta + event.payload.delta } };
+    } else if (last?.type === 'tool_call' && event.type === 'tool_call' && last.payload.index === event.payload.index) {
+      const a = last.payload;
+      const b = event.payload;
+      const payload: ToolCallPayload = { seq: b.seq, index: a.index, arguments: a.arguments + b.arguments };
+      const id = a.id ?? b.id;
+      const name = a.name ?? b.name;
+      if (id !== undefined) payload.id = id;
+      if (name !== undefined) payload.name = name;
+      items[items.length - 1] = { type: 'tool_call', payload };
+    } else if (event.type === 'status' && items.length >= this._maxQueued) this._dropped++;
+    else items.push(event);
   }
 
   /** Ends the stream: iteration finishes once the queued events are read. */
   end(): void {
-    if (this.state !== 'open') return;
-    this.state = 'ended';
-    this.settleUnfinished(new ModelRiverError(STREAM_ENDED, 'The stream ended before a final response'));
-    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+    if (this._state !== 0) return;
+    this._state = 1;
+    this._settle(new ModelRiverError(STREAM_ENDED, 'stream ended before a final response'));
+    for (const waiter of this._waiters.splice(0)) waiter[0](done());
   }
 
   /** Fails the stream: iteration throws `error` once the queued events are read. */
   fail(error: Error): void {
-    if (this.state !== 'open') return;
-    this.state = 'failed';
-    this.failure = error;
-    this.settleUnfinished(error);
-    const waiters = this.waiters.splice(0);
-    const first = waiters.shift();
-    if (first !== undefined) {
-      this.failure = null; // delivered: later reads are simply done
-      first.reject(error);
-    }
-    for (const waiter of waiters) waiter.resolve({ value: undefined, done: true });
+    if (this._state !== 0) return;
+    this._state = 2;
+    this._failure = error;
+    this._settle(error);
+    this._waiters.splice(0).forEach((waiter, i) => {
+      if (i > 0) return waiter[0](done());
+      this._failure = null; // delivered: later reads are simply done
+      waiter[1](error);
+    });
   }
 
   /**
@@ -183,7 +176,7 @@ export class EventStream implements AsyncIterable<StreamEvent> {
    * ```
    */
   finalResponse(): Promise<AIResponse> {
-    return this.response.promise;
+    return this._response[0];
   }
 
   /**
@@ -195,7 +188,7 @@ export class EventStream implements AsyncIterable<StreamEvent> {
    * ```
    */
   finalText(): Promise<string> {
-    return this.finalTextResult.promise;
+    return this._finalText[0];
   }
 
   /**
@@ -207,102 +200,45 @@ export class EventStream implements AsyncIterable<StreamEvent> {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
-    if (this.iterated) {
-      throw new ModelRiverError(
-        'invalid_options',
-        'An EventStream has a single consumer: iterate it once, or call client.stream() again',
-      );
+    if (this._iterated) {
+      throw new ModelRiverError('invalid_options', 'an EventStream has one consumer: call client.stream() again');
     }
-    this.iterated = true;
-    const iterator: AsyncIterator<StreamEvent> & AsyncIterable<StreamEvent> = {
-      next: () => this.next(),
-      return: () => this.stop(),
+    this._iterated = true;
+    return {
+      next: () => {
+        const failure = this._failure;
+        if (this._items.length > 0) return Promise.resolve({ value: this._items.shift() as StreamEvent, done: false });
+        if (failure !== null) {
+          this._failure = null;
+          return Promise.reject(failure);
+        }
+        return this._state !== 0 ? Promise.resolve(done()) : new Promise((resolve, reject) => this._waiters.push([resolve, reject]));
+      },
+      return: () => {
+        const wasOpen = this._state === 0;
+        if (wasOpen) this._state = 1;
+        this._items = [];
+        this._failure = null;
+        this._settle(new ModelRiverError(STREAM_ENDED, 'stream closed by its consumer'));
+        for (const waiter of this._waiters.splice(0)) waiter[0](done());
+        if (wasOpen) {
+          try {
+            this.onReturn?.();
+          } catch {
+            // The client's hook; a `break` must not throw because of it.
+          }
+        }
+        return Promise.resolve(done());
+      },
       [Symbol.asyncIterator]() {
         return this;
       },
-    };
-    return iterator;
+    } as AsyncIterator<StreamEvent> & AsyncIterable<StreamEvent>;
   }
 
-  private next(): Promise<IteratorResult<StreamEvent>> {
-    if (this.head < this.items.length) {
-      const value = this.items[this.head] as StreamEvent;
-      this.items[this.head] = undefined;
-      this.head++;
-      this.compact();
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.failure !== null) {
-      const failure = this.failure;
-      this.failure = null;
-      return Promise.reject(failure);
-    }
-    if (this.state !== 'open') return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  private stop(): Promise<IteratorResult<StreamEvent>> {
-    const wasOpen = this.state === 'open';
-    if (wasOpen) this.state = 'ended';
-    this.items = [];
-    this.head = 0;
-    this.failure = null;
-    this.settleUnfinished(new ModelRiverError(STREAM_ENDED, 'The stream was closed by its consumer'));
-    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
-    if (wasOpen && this.onReturn !== null) {
-      try {
-        this.onReturn();
-      } catch {
-        // The client's hook; a `break` must not throw because of it.
-      }
-    }
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  /** Keeps what the final promises need, whether or not anybody iterates. */
-  private track(event: StreamEvent): void {
-    if (event.type === 'tokens') {
-      this.text += event.payload.delta;
-    } else if (event.type === 'response' && isTerminalResponse(event.payload) && !this.response.settled) {
-      const content = event.payload.content;
-      this.response.resolve(event.payload);
-      this.finalTextResult.resolve(typeof content === 'string' ? content : this.text);
-    }
-  }
-
-  private enqueue(event: StreamEvent): void {
-    const n = this.items.length;
-    const last = n > this.head ? this.items[n - 1] : undefined;
-    if (last !== undefined) {
-      if (event.type === 'tokens' && last.type === 'tokens') {
-        this.items[n - 1] = mergeTokens(last.payload, event.payload);
-        return;
-      }
-      if (event.type === 'tool_call' && last.type === 'tool_call' && last.payload.index === event.payload.index) {
-        this.items[n - 1] = mergeToolCalls(last.payload, event.payload);
-        return;
-      }
-    }
-    if (event.type === 'status' && n - this.head >= this.maxQueued) {
-      this.droppedCount++;
-      return;
-    }
-    this.items.push(event);
-  }
-
-  /** Drops read slots once they are the larger part of the array (amortised O(1) per read). */
-  private compact(): void {
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private settleUnfinished(error: Error): void {
-    this.response.reject(error);
-    this.finalTextResult.reject(error);
+  /** @internal */
+  private _settle(error: Error): void {
+    this._response[2](error);
+    this._finalText[2](error);
   }
 }

@@ -27,39 +27,6 @@ export interface NotifierEnv {
   cancelAnimationFrame?: (h: unknown) => void;
 }
 
-type Scheduler = { request(run: () => void): unknown; cancel(handle: unknown): void };
-
-function microtaskScheduler(env: NotifierEnv): Scheduler {
-  const g = globalThis as { queueMicrotask?: (fn: () => void) => void };
-  const queue =
-    env.queueMicrotask ??
-    (typeof g.queueMicrotask === 'function'
-      ? g.queueMicrotask.bind(globalThis)
-      : (fn: () => void) => void Promise.resolve().then(fn));
-  // A microtask cannot be cancelled: the run checks the pending flag instead.
-  return { request: (run) => queue(run), cancel: () => undefined };
-}
-
-function frameScheduler(env: NotifierEnv): Scheduler {
-  const g = globalThis as {
-    requestAnimationFrame?: (fn: () => void) => unknown;
-    cancelAnimationFrame?: (h: unknown) => void;
-  };
-  const raf =
-    env.requestAnimationFrame ??
-    (typeof g.requestAnimationFrame === 'function' ? g.requestAnimationFrame.bind(globalThis) : undefined);
-  if (raf !== undefined) {
-    const caf =
-      env.cancelAnimationFrame ??
-      (typeof g.cancelAnimationFrame === 'function' ? g.cancelAnimationFrame.bind(globalThis) : undefined);
-    return { request: (run) => raf(run), cancel: (h) => caf?.(h) };
-  }
-  return {
-    request: (run) => env.timers.setTimeout(run, FRAME_FALLBACK_MS),
-    cancel: (h) => env.timers.clearTimeout(h),
-  };
-}
-
 /**
  * A notifier calling `deliver` according to `mode`:
  * - `'sync'`: at once, on every `schedule()`;
@@ -84,121 +51,74 @@ function frameScheduler(env: NotifierEnv): Scheduler {
  * ```
  */
 export function createNotifier(mode: NotifyMode, env: NotifierEnv, deliver: () => void): Notifier {
+  const g = globalThis as {
+    queueMicrotask?: (fn: () => void) => void;
+    requestAnimationFrame?: (fn: () => void) => unknown;
+    cancelAnimationFrame?: (h: unknown) => void;
+  };
+  const timers = env.timers;
+  const interval = typeof mode === 'object' && mode !== null && Number.isFinite(mode.intervalMs) && mode.intervalMs > 0 ? mode.intervalMs : 0;
+  // How a deferred delivery is requested and cancelled; none for 'sync'.
+  let request: ((run: () => void) => unknown) | null = null;
+  let cancel = (handle: unknown): void => timers.clearTimeout(handle);
+  if (interval > 0) request = (run) => timers.setTimeout(run, interval);
+  else if (mode === 'microtask') {
+    // A microtask cannot be cancelled: the run checks the pending flag instead.
+    request = env.queueMicrotask ?? g.queueMicrotask?.bind(g) ?? ((run) => void Promise.resolve().then(run));
+    cancel = () => undefined;
+  } else if (mode === 'animationFrame') {
+    const raf = env.requestAnimationFrame ?? g.requestAnimationFrame?.bind(g);
+    if (raf !== undefined) {
+      request = raf;
+      cancel = (handle) => (env.cancelAnimationFrame ?? g.cancelAnimationFrame?.bind(g))?.(handle);
+    } else request = (run) => timers.setTimeout(run, FRAME_FALLBACK_MS);
+  }
   let pending = false;
   let disposed = false;
+  let requested = false;
+  let handle: unknown = null;
 
-  const deliverSafely = (): void => {
+  const run = (): void => {
+    requested = false;
+    if (!pending || disposed) return;
+    pending = false;
+    // An interval restarts its cool-down with each delivery (leading and trailing throttle).
+    if (interval > 0) arm();
     try {
       deliver();
     } catch {
       // See the JSDoc: deferred deliveries must not throw into the event loop.
     }
   };
-
-  if (typeof mode === 'object' && mode !== null) {
-    const intervalMs = mode.intervalMs;
-    if (typeof intervalMs === 'number' && Number.isFinite(intervalMs) && intervalMs > 0) {
-      return intervalNotifier(intervalMs, env.timers, deliver, deliverSafely);
-    }
-    mode = 'sync';
-  }
-
-  if (mode !== 'microtask' && mode !== 'animationFrame') {
-    return {
-      schedule: () => {
-        if (!disposed) deliver();
-      },
-      flush: () => undefined,
-      dispose: () => {
-        disposed = true;
-      },
-    };
-  }
-
-  const scheduler = mode === 'microtask' ? microtaskScheduler(env) : frameScheduler(env);
-  let handle: unknown = null;
-  let requested = false;
-
-  const run = (): void => {
-    requested = false;
-    handle = null;
-    if (!pending || disposed) return;
-    pending = false;
-    deliverSafely();
+  const arm = (): void => {
+    requested = true;
+    handle = (request as (run: () => void) => unknown)(run);
   };
 
   return {
     schedule: () => {
       if (disposed) return;
-      pending = true;
-      if (!requested) {
-        requested = true;
-        handle = scheduler.request(run);
+      if (request === null) return deliver();
+      if (interval > 0 && !requested) {
+        // The first change of a quiet interval is delivered at once.
+        arm();
+        return deliver();
       }
+      pending = true;
+      if (!requested) arm();
     },
     flush: () => {
       if (!pending || disposed) return;
       pending = false;
-      // The scheduled run stays requested and finds nothing pending; cancelling
+      // A scheduled run stays requested and finds nothing pending; cancelling
       // it would let the next schedule() request a second one in the same turn.
       deliver();
     },
     dispose: () => {
       disposed = true;
       pending = false;
-      if (requested) scheduler.cancel(handle);
+      if (requested) cancel(handle);
       requested = false;
-      handle = null;
-    },
-  };
-}
-
-/** Leading and trailing throttle: at most one delivery per interval, the last change never lost. */
-function intervalNotifier(
-  intervalMs: number,
-  timers: Timers,
-  deliver: () => void,
-  deliverSafely: () => void,
-): Notifier {
-  let pending = false;
-  let disposed = false;
-  let timer: unknown = null;
-  let cooling = false;
-
-  const startCooldown = (): void => {
-    cooling = true;
-    timer = timers.setTimeout(() => {
-      cooling = false;
-      timer = null;
-      if (pending && !disposed) {
-        pending = false;
-        startCooldown();
-        deliverSafely();
-      }
-    }, intervalMs);
-  };
-
-  return {
-    schedule: () => {
-      if (disposed) return;
-      if (cooling) {
-        pending = true;
-        return;
-      }
-      startCooldown();
-      deliver();
-    },
-    flush: () => {
-      if (!pending || disposed) return;
-      pending = false;
-      deliver();
-    },
-    dispose: () => {
-      disposed = true;
-      pending = false;
-      if (cooling) timers.clearTimeout(timer);
-      cooling = false;
-      timer = null;
     },
   };
 }

@@ -4,7 +4,7 @@
  * is sent, so a caller is never left waiting on a link that does not come back;
  * every push that is given up on is reported through `onDrop`.
  */
-import { ModelRiverError, reportListenerError } from './errors.js';
+import { ModelRiverError, safeCall } from './errors.js';
 import type { DropInfo, PushBufferOptions, Timers } from './types.js';
 
 /** Default offline push buffer: 100 pushes, each failing after 10 s without a reply. */
@@ -25,24 +25,27 @@ type ErrorCallback = (error: ModelRiverError) => void;
  * ```
  */
 export class Push {
-  readonly event: string;
-  readonly payload: Record<string, unknown>;
+  declare readonly event: string;
+  declare readonly payload: Record<string, unknown>;
   /** Set when the push is written to the socket (again on a resend). */
-  ref: string | null = null;
-  private okCallbacks: OkCallback[] = [];
-  private errorCallbacks: ErrorCallback[] = [];
-  private outcome: { ok: true; response: unknown } | { ok: false; error: ModelRiverError } | null = null;
-  private timer: unknown = null;
-  private timers: Timers | null = null;
+  declare ref: string | null;
+  /** Stops the timeout; set by the buffer that armed it. */
+  declare stopTimer: () => void;
+  declare private _callbacks: Array<[ok: boolean, callback: (value: never) => void]>;
+  /** `[ok, response or error]` once settled. */
+  declare private _outcome: [ok: boolean, value: unknown] | null;
 
   constructor(event: string, payload: Record<string, unknown>) {
     this.event = event;
     this.payload = payload;
+    this.ref = this._outcome = null;
+    this._callbacks = [];
+    this.stopTimer = noop;
   }
 
   /** Whether the push got its reply or failed. */
   get settled(): boolean {
-    return this.outcome !== null;
+    return this._outcome !== null;
   }
 
   /**
@@ -57,14 +60,10 @@ export class Push {
   receive(status: 'ok', callback: OkCallback): this;
   receive(status: 'error', callback: ErrorCallback): this;
   receive(status: 'ok' | 'error', callback: OkCallback | ErrorCallback): this {
-    const outcome = this.outcome;
-    if (status === 'ok') {
-      if (outcome === null) this.okCallbacks.push(callback as OkCallback);
-      else if (outcome.ok) safeCall(() => (callback as OkCallback)(outcome.response));
-    } else {
-      if (outcome === null) this.errorCallbacks.push(callback as ErrorCallback);
-      else if (!outcome.ok) safeCall(() => (callback as ErrorCallback)(outcome.error));
-    }
+    const ok = status === 'ok';
+    const outcome = this._outcome;
+    if (outcome === null) this._callbacks.push([ok, callback]);
+    else if (outcome[0] === ok) safeCall(callback as (value: unknown) => void, outcome[1]);
     return this;
   }
 
@@ -82,43 +81,18 @@ export class Push {
     });
   }
 
-  /** @internal Starts the timeout (once). */
-  startTimeout(timers: Timers, ms: number, onTimeout: () => void): void {
-    if (this.timer !== null || this.settled) return;
-    this.timers = timers;
-    this.timer = timers.setTimeout(() => {
-      this.timer = null;
-      onTimeout();
-    }, ms);
-  }
-
-  /** @internal */
-  resolve(response: unknown): void {
-    if (this.outcome !== null) return;
-    this.outcome = { ok: true, response };
-    this.clearTimer();
-    const callbacks = this.okCallbacks;
-    this.okCallbacks = [];
-    this.errorCallbacks = [];
-    for (const callback of callbacks) safeCall(() => callback(response));
-  }
-
-  /** @internal */
-  reject(error: ModelRiverError): void {
-    if (this.outcome !== null) return;
-    this.outcome = { ok: false, error };
-    this.clearTimer();
-    const callbacks = this.errorCallbacks;
-    this.okCallbacks = [];
-    this.errorCallbacks = [];
-    for (const callback of callbacks) safeCall(() => callback(error));
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null && this.timers !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
+  /** @internal Settles once: with the reply's response (`ok`) or a `ModelRiverError`. */
+  settle(ok: boolean, value: unknown): void {
+    if (this._outcome !== null) return;
+    this._outcome = [ok, value];
+    this.stopTimer();
+    const callbacks = this._callbacks;
+    this._callbacks = [];
+    for (const [kind, callback] of callbacks) if (kind === ok) safeCall(callback as (value: unknown) => void, value);
   }
 }
+
+const noop = (): void => {};
 
 /** Writes a push to the socket; returns the ref it was sent with, or null if it could not be sent. */
 export type PushSender = (push: Push) => string | null;
@@ -148,22 +122,24 @@ export interface PushBufferConfig extends PushBufferOptions {
  * ```
  */
 export class PushBuffer {
-  private readonly config: PushBufferConfig;
-  private queue: Push[] = [];
-  private readonly inFlightByRef = new Map<string, Push>();
+  declare private _config: PushBufferConfig;
+  declare private _queue: Push[];
+  declare private _inFlight: Map<string, Push>;
 
   constructor(config: PushBufferConfig) {
-    this.config = config;
+    this._config = config;
+    this._queue = [];
+    this._inFlight = new Map();
   }
 
   /** Pushes waiting to be sent. */
   get queued(): number {
-    return this.queue.length;
+    return this._queue.length;
   }
 
   /** Pushes sent and awaiting their reply. */
   get inFlight(): number {
-    return this.inFlightByRef.size;
+    return this._inFlight.size;
   }
 
   /**
@@ -171,100 +147,78 @@ export class PushBuffer {
    * once (if the send succeeds); otherwise it is queued, or refused when full.
    */
   add(event: string, payload: Record<string, unknown>, send: PushSender | null): Push {
+    const { timers, timeoutMs, maxSize } = this._config;
     const push = new Push(event, payload);
-    if (send !== null && this.queue.length === 0 && this.trySend(push, send)) {
-      this.arm(push);
-      return push;
+    // Sent at once only when nothing waits before it: pushes keep their order.
+    if (send === null || this._queue.length > 0 || !this._send(push, send)) {
+      if (this._queue.length >= maxSize) {
+        this._drop(push, 'overflow', new ModelRiverError('push_overflow', `push "${event}": ${maxSize} pushes already wait`));
+        return push;
+      }
+      this._queue.push(push);
     }
-    if (this.queue.length >= this.config.maxSize) {
-      this.drop(push, 'overflow', new ModelRiverError('push_overflow', `push "${event}" refused: ${this.config.maxSize} pushes are already waiting for the connection`));
-      return push;
-    }
-    this.queue.push(push);
-    this.arm(push);
+    const timer = timers.setTimeout(() => {
+      const index = this._queue.indexOf(push);
+      if (index >= 0) this._queue.splice(index, 1);
+      if (push.ref !== null) this._inFlight.delete(push.ref);
+      this._drop(push, 'timeout', new ModelRiverError('push_timeout', `push "${event}": no reply in ${timeoutMs} ms`));
+    }, timeoutMs);
+    push.stopTimer = () => timers.clearTimeout(timer);
     return push;
   }
 
   /** Sends queued pushes in order; stops at the first that cannot be sent. */
   flush(send: PushSender): void {
-    while (this.queue.length > 0) {
-      const push = this.queue[0] as Push;
-      if (!this.trySend(push, send)) return;
-      this.queue.shift();
-    }
+    while (this._queue.length > 0 && this._send(this._queue[0] as Push, send)) this._queue.shift();
   }
 
   /** Settles the in-flight push with this ref. Returns whether one matched. */
   reply(ref: string, status: string, response: unknown): boolean {
-    const push = this.inFlightByRef.get(ref);
+    const push = this._inFlight.get(ref);
     if (push === undefined) return false;
-    this.inFlightByRef.delete(ref);
-    if (status === 'ok') push.resolve(response);
-    else push.reject(new ModelRiverError('request_failed', `push "${push.event}" was refused: ${describeReason(response)}`, { details: { response } }));
+    this._inFlight.delete(ref);
+    const reason = (response as { reason?: unknown } | null)?.reason;
+    push.settle(
+      status === 'ok',
+      status === 'ok'
+        ? response
+        : new ModelRiverError('request_failed', `push "${push.event}" refused: ${typeof reason === 'string' ? reason : 'error'}`, { details: { response } }),
+    );
     return true;
   }
 
   /** The link dropped: answers to in-flight pushes will never come, so they are sent again later. */
   requeueInFlight(): void {
-    if (this.inFlightByRef.size === 0) return;
-    const resend = [...this.inFlightByRef.values()];
-    this.inFlightByRef.clear();
+    const resend = [...this._inFlight.values()];
+    this._inFlight.clear();
     for (const push of resend) push.ref = null;
-    this.queue = resend.concat(this.queue);
+    this._queue = resend.concat(this._queue);
   }
 
   /** Fails every queued and in-flight push (the request was disconnected or destroyed). */
   dropAll(error: ModelRiverError): void {
-    const all = [...this.inFlightByRef.values(), ...this.queue];
-    this.inFlightByRef.clear();
-    this.queue = [];
-    for (const push of all) this.drop(push, 'disconnected', error);
+    const all = [...this._inFlight.values(), ...this._queue];
+    this._inFlight.clear();
+    this._queue = [];
+    for (const push of all) this._drop(push, 'disconnected', error);
   }
 
-  private trySend(push: Push, send: PushSender): boolean {
+  private _send(push: Push, send: PushSender): boolean {
     let ref: string | null = null;
     try {
       ref = send(push);
     } catch {
-      ref = null;
+      // A sender that throws could not send.
     }
     if (ref === null) return false;
     push.ref = ref;
-    this.inFlightByRef.set(ref, push);
+    this._inFlight.set(ref, push);
     return true;
   }
 
-  private arm(push: Push): void {
-    const { timers, timeoutMs } = this.config;
-    push.startTimeout(timers, timeoutMs, () => {
-      const index = this.queue.indexOf(push);
-      if (index >= 0) this.queue.splice(index, 1);
-      if (push.ref !== null) this.inFlightByRef.delete(push.ref);
-      this.drop(push, 'timeout', new ModelRiverError('push_timeout', `push "${push.event}" got no reply within ${timeoutMs} ms`));
-    });
-  }
-
-  private drop(push: Push, reason: DropInfo['reason'], error: ModelRiverError): void {
+  private _drop(push: Push, reason: DropInfo['reason'], error: ModelRiverError): void {
     if (push.settled) return;
-    push.reject(error);
-    const onDrop = this.config.onDrop;
-    if (onDrop !== undefined) safeCall(() => onDrop({ kind: 'push', event: push.event, reason }));
-  }
-}
-
-function describeReason(response: unknown): string {
-  if (typeof response === 'object' && response !== null) {
-    const reason = (response as { reason?: unknown }).reason;
-    if (typeof reason === 'string') return reason;
-  }
-  return 'error reply';
-}
-
-function safeCall(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    // A caller's callback must not break the transport; surface it like an event listener error.
-    reportListenerError(error);
+    push.settle(false, error);
+    safeCall(this._config.onDrop, { kind: 'push', event: push.event, reason });
   }
 }

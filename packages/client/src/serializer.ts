@@ -28,8 +28,6 @@ export function encodeFrame(frame: Frame): string {
   return JSON.stringify(frame);
 }
 
-const utf8Decoder: TextDecoder | null = typeof TextDecoder === 'function' ? new TextDecoder('utf-8') : null;
-
 /**
  * Decodes one WebSocket message (a string, an ArrayBuffer, a typed array or a
  * Node Buffer) into a frame. Oversize input is refused before it is parsed.
@@ -43,111 +41,97 @@ const utf8Decoder: TextDecoder | null = typeof TextDecoder === 'function' ? new 
  * ```
  */
 export function decodeFrame(data: unknown, maxBytes: number): DecodeResult {
+  const r = readFrame(data, maxBytes);
+  return Array.isArray(r) ? { ok: true, frame: r as Frame } : { ok: false, info: r };
+}
+
+/**
+ * {@link decodeFrame} without the result wrapper, for the socket's hot path: the
+ * frame (the array `JSON.parse` made, refs coerced in place) or what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * const f = readFrame('[null,null,"t","tokens",{"seq":1,"delta":"a"}]', 1 << 20);
+ * if (Array.isArray(f)) console.log(f[3]); // 'tokens'
+ * ```
+ */
+export function readFrame(data: unknown, maxBytes: number): Frame | ProtocolErrorInfo {
+  let text = '';
   try {
-    const text = toText(data, maxBytes);
-    if (typeof text !== 'string') return { ok: false, info: text };
-    return parseFrameText(text);
+    if (typeof data === 'string') {
+      text = data;
+      // A UTF-16 unit is 1 to 3 UTF-8 bytes: length bounds the byte size from both sides,
+      // so the exact count is needed only in the narrow band between them.
+      if (data.length > maxBytes || (data.length * 3 > maxBytes && utf8Length(data) > maxBytes)) {
+        return tooLarge(data.length, maxBytes, data);
+      }
+    } else {
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+            : Array.isArray(data) && data.every((part) => part instanceof Uint8Array)
+              ? concat(data as Uint8Array[])
+              : null;
+      if (bytes === null) return malformed(`frame must be text or binary, got ${kindOf(data)}`, kindOf(data));
+      if (bytes.byteLength > maxBytes) return tooLarge(bytes.byteLength, maxBytes, utf8(bytes.subarray(0, MAX_QUOTED_FRAME_CHARS)));
+      text = utf8(bytes);
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return malformed('frame is not valid JSON', text);
+    }
+    if (!Array.isArray(v)) return malformed(`frame must be a JSON array, got ${kindOf(v)}`, text);
+    if (v.length !== 5) return malformed(`frame must have 5 elements, got ${v.length}`, text);
+    for (let i = 0; i < 2; i++) {
+      const ref: unknown = v[i];
+      // Refs are strings or null; integers (from some servers) are coerced to strings.
+      if (typeof ref === 'number' && Number.isSafeInteger(ref)) v[i] = String(ref);
+      else if (ref !== null && typeof ref !== 'string') return malformed(`frame ${i ? 'ref' : 'join_ref'} must be a string or null`, text);
+    }
+    if (typeof v[2] !== 'string') return malformed('frame topic must be a string', text);
+    if (typeof v[3] !== 'string' || v[3] === '') return malformed('frame event must be a non-empty string', text);
+    return v as Frame;
   } catch (error) {
     // Unreachable in practice; a guarantee that hostile input cannot throw out.
-    return fail('malformed_frame', `frame could not be decoded: ${describe(error)}`, safeQuote(data));
+    return malformed(`bad frame: ${String(error)}`, text);
   }
 }
 
-function toText(data: unknown, maxBytes: number): string | ProtocolErrorInfo {
-  if (typeof data === 'string') {
-    // A UTF-16 unit is 1 to 3 UTF-8 bytes: length bounds the byte size from both sides,
-    // so the exact count is needed only in the narrow band between them.
-    if (data.length > maxBytes || (data.length * 3 > maxBytes && utf8Length(data) > maxBytes)) {
-      return tooLarge(data.length, maxBytes, data.slice(0, MAX_QUOTED_FRAME_CHARS));
-    }
-    return data;
-  }
-  let bytes: Uint8Array | null = null;
-  if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  else if (Array.isArray(data) && data.every((part) => part instanceof Uint8Array)) bytes = concat(data as Uint8Array[]);
-  if (bytes === null) {
-    return {
-      code: 'malformed_frame',
-      message: `frame must be text or binary, got ${kindOf(data)}`,
-      frame: safeQuote(data),
-    };
-  }
-  if (bytes.byteLength > maxBytes) {
-    return tooLarge(bytes.byteLength, maxBytes, decodeUtf8(bytes.subarray(0, MAX_QUOTED_FRAME_CHARS)));
-  }
-  return decodeUtf8(bytes);
-}
-
-function parseFrameText(text: string): DecodeResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fail('malformed_frame', 'frame is not valid JSON', text);
-  }
-  if (!Array.isArray(value)) return fail('malformed_frame', `frame must be a JSON array, got ${kindOf(value)}`, text);
-  if (value.length !== 5) return fail('malformed_frame', `frame must have 5 elements, got ${value.length}`, text);
-  const joinRef = toRef(value[0]);
-  if (joinRef === undefined) return fail('malformed_frame', 'frame join_ref must be a string or null', text);
-  const ref = toRef(value[1]);
-  if (ref === undefined) return fail('malformed_frame', 'frame ref must be a string or null', text);
-  const topic: unknown = value[2];
-  if (typeof topic !== 'string') return fail('malformed_frame', 'frame topic must be a string', text);
-  const event: unknown = value[3];
-  if (typeof event !== 'string' || event.length === 0) {
-    return fail('malformed_frame', 'frame event must be a non-empty string', text);
-  }
-  return { ok: true, frame: [joinRef, ref, topic, event, value[4]] };
-}
-
-/** string | null, with integers coerced; `undefined` means invalid. */
-function toRef(value: unknown): string | null | undefined {
-  if (value === null || typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  return undefined;
-}
-
-function fail(code: ProtocolErrorInfo['code'], message: string, raw: string): DecodeResult {
-  return { ok: false, info: { code, message, frame: raw.slice(0, MAX_QUOTED_FRAME_CHARS) } };
+function malformed(message: string, frame: string): ProtocolErrorInfo {
+  return { code: 'malformed_frame', message, frame: frame.slice(0, MAX_QUOTED_FRAME_CHARS) };
 }
 
 function tooLarge(size: number, maxBytes: number, quoted: string): ProtocolErrorInfo {
   return {
     code: 'frame_too_large',
-    message: `frame of at least ${size} bytes exceeds maxFrameBytes (${maxBytes})`,
+    message: `frame of ${size}+ bytes exceeds maxFrameBytes (${maxBytes})`,
     frame: quoted.slice(0, MAX_QUOTED_FRAME_CHARS),
   };
 }
 
 function utf8Length(text: string): number {
   let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
+  // for…of walks code points: a surrogate pair is one 4-byte character, a lone surrogate 3 bytes.
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
   }
   return bytes;
 }
 
-function decodeUtf8(bytes: Uint8Array): string {
-  if (utf8Decoder !== null) return utf8Decoder.decode(bytes);
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i] ?? 0);
-  return out;
+let decoder: TextDecoder | undefined;
+
+function utf8(bytes: Uint8Array): string {
+  // Created on first use: text frames (all Phoenix sends) never need one.
+  return (decoder ??= new TextDecoder()).decode(bytes);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.byteLength;
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
@@ -156,25 +140,31 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-function safeQuote(value: unknown): string {
+/**
+ * A value as JSON text cut to {@link MAX_QUOTED_FRAME_CHARS}, for error reports;
+ * '' when it cannot be serialised.
+ *
+ * @example
+ * ```ts
+ * quote(['1', null, 't', 'tokens', { seq: 1, delta: 42 }]); // '["1",null,"t","tokens",{"seq":1,"delta":42}]'
+ * ```
+ */
+export function quote(value: unknown): string {
   try {
-    if (typeof value === 'string') return value.slice(0, MAX_QUOTED_FRAME_CHARS);
-    return String(kindOf(value));
+    return JSON.stringify(value).slice(0, MAX_QUOTED_FRAME_CHARS);
   } catch {
     return '';
   }
 }
 
-function describe(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : String(error);
-  } catch {
-    return 'unknown error';
-  }
+/**
+ * `null`, `array` or the `typeof`, for messages.
+ *
+ * @example
+ * ```ts
+ * kindOf([1]); // 'array'
+ * ```
+ */
+export function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }

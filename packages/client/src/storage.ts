@@ -5,6 +5,8 @@
  * Persistence is best effort: every storage call is wrapped, because a full
  * quota, disabled storage or a sandboxed iframe must never break streaming.
  */
+import { createNotifier } from './notifier.js';
+import type { Notifier } from './notifier.js';
 import type { KeyValueStorage, Timers, ToolCallState } from './types.js';
 
 /** What is kept of the active request. */
@@ -81,44 +83,40 @@ export function defaultStorage(): KeyValueStorage {
 
 type Dict = Record<string, unknown>;
 
-function isObject(v: unknown): v is Dict {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isOptionalString(v: unknown): v is string | undefined {
-  return v === undefined || typeof v === 'string';
-}
-
-function isToolCallState(v: unknown): v is ToolCallState {
-  return (
-    isObject(v) &&
-    typeof v.index === 'number' &&
-    Number.isSafeInteger(v.index) &&
-    v.index >= 0 &&
-    (v.id === null || typeof v.id === 'string') &&
-    (v.name === null || typeof v.name === 'string') &&
-    typeof v.argumentsText === 'string' &&
-    typeof v.complete === 'boolean'
-  );
-}
+const isString = (v: unknown): v is string => typeof v === 'string';
 
 /** A record in this version's shape, or null. */
 function readCurrent(v: Dict): PersistedRequest | null {
   const { channelId, websocketUrl, websocketChannel, resumeToken, lastSeq, text, toolCalls, savedAt } = v;
-  if (typeof channelId !== 'string' || channelId === '') return null;
-  if (!isOptionalString(websocketUrl) || !isOptionalString(websocketChannel)) return null;
-  if (resumeToken !== null && typeof resumeToken !== 'string') return null;
-  if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < 0) return null;
-  if (typeof text !== 'string') return null;
-  if (typeof savedAt !== 'number' || !Number.isFinite(savedAt)) return null;
-  if (toolCalls !== undefined && !(Array.isArray(toolCalls) && toolCalls.every(isToolCallState))) return null;
-  const request: PersistedRequest = { channelId, resumeToken, lastSeq, text, savedAt };
-  if (websocketUrl !== undefined) request.websocketUrl = websocketUrl;
-  if (websocketChannel !== undefined) request.websocketChannel = websocketChannel;
-  if (toolCalls !== undefined) {
-    // JSON drops `arguments: undefined`; put the key back so the state has its usual shape.
-    request.toolCalls = (toolCalls as ToolCallState[]).map((c) => ({ ...c, arguments: c.arguments }));
-  }
+  const valid =
+    isString(channelId) &&
+    channelId !== '' &&
+    (websocketUrl === undefined || isString(websocketUrl)) &&
+    (websocketChannel === undefined || isString(websocketChannel)) &&
+    (resumeToken === null || isString(resumeToken)) &&
+    Number.isSafeInteger(lastSeq) &&
+    (lastSeq as number) >= 0 &&
+    isString(text) &&
+    Number.isFinite(savedAt) &&
+    (toolCalls === undefined ||
+      (Array.isArray(toolCalls) &&
+        toolCalls.every(
+          (c: Dict | null) =>
+            typeof c === 'object' &&
+            c !== null &&
+            Number.isSafeInteger(c.index) &&
+            (c.index as number) >= 0 &&
+            (c.id === null || isString(c.id)) &&
+            (c.name === null || isString(c.name)) &&
+            isString(c.argumentsText) &&
+            typeof c.complete === 'boolean',
+        )));
+  if (!valid) return null;
+  const request: PersistedRequest = { channelId, resumeToken, lastSeq, text, savedAt } as PersistedRequest;
+  if (websocketUrl !== undefined) request.websocketUrl = websocketUrl as string;
+  if (websocketChannel !== undefined) request.websocketChannel = websocketChannel as string;
+  // JSON drops `arguments: undefined`; put the key back so the state has its usual shape.
+  if (toolCalls !== undefined) request.toolCalls = (toolCalls as ToolCallState[]).map((c) => ({ ...c, arguments: c.arguments }));
   return request;
 }
 
@@ -129,12 +127,11 @@ function readCurrent(v: Dict): PersistedRequest | null {
  */
 function readLegacy(v: Dict): PersistedRequest | null {
   const { channelId, timestamp, websocketUrl, websocketChannel } = v;
-  if (typeof channelId !== 'string' || channelId === '') return null;
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return null;
-  const request: PersistedRequest = { channelId, resumeToken: null, lastSeq: 0, text: '', savedAt: timestamp };
+  if (!isString(channelId) || channelId === '' || !Number.isFinite(timestamp)) return null;
+  const request: PersistedRequest = { channelId, resumeToken: null, lastSeq: 0, text: '', savedAt: timestamp as number };
   // Today's client stored `undefined` (dropped by JSON) or, from some callers, null.
-  if (typeof websocketUrl === 'string') request.websocketUrl = websocketUrl;
-  if (typeof websocketChannel === 'string') request.websocketChannel = websocketChannel;
+  if (isString(websocketUrl)) request.websocketUrl = websocketUrl;
+  if (isString(websocketChannel)) request.websocketChannel = websocketChannel;
   return request;
 }
 
@@ -142,8 +139,9 @@ function readLegacy(v: Dict): PersistedRequest | null {
  * The active request in a `KeyValueStorage`, under `${prefix}active_request`.
  *
  * `saveSoon()` throttles writes (one per `throttleMs`, the latest value wins) so
- * a fast token stream does not serialise its whole text on every token; call
- * `flush()` before the page may go away (disconnect, `pagehide`).
+ * a fast token stream does not serialise its whole text on every token; it also
+ * takes a function that builds the record, called only when a write happens.
+ * Call `flush()` before the page may go away (disconnect, `pagehide`).
  *
  * @example
  * ```ts
@@ -155,17 +153,18 @@ function readLegacy(v: Dict): PersistedRequest | null {
  * ```
  */
 export class RequestStore {
-  private readonly storage: KeyValueStorage;
-  private readonly key: string;
-  private readonly now: () => number;
-  private readonly maxAgeMs: number;
-  private readonly timers: Timers;
-  private readonly throttleMs: number;
+  declare private _o: {
+    storage: KeyValueStorage;
+    now: () => number;
+    maxAgeMs: number;
+    timers: Timers;
+    throttleMs?: number;
+  };
+  declare private _key: string;
   /** The latest value given to `saveSoon()` and not yet written. */
-  private pending: PersistedRequest | null = null;
-  /** Set while a write happened less than `throttleMs` ago. */
-  private cooldown: unknown = null;
-  private cooling = false;
+  declare private _pending: PersistedRequest | (() => PersistedRequest) | null;
+  /** The write throttle: the interval notifier's leading and trailing delivery. */
+  declare private _throttle: Notifier;
 
   constructor(options: {
     storage: KeyValueStorage;
@@ -176,13 +175,10 @@ export class RequestStore {
     /** Default 250. */
     throttleMs?: number;
   }) {
-    this.storage = options.storage;
-    this.key = `${options.prefix}${ACTIVE_REQUEST_KEY}`;
-    this.now = options.now;
-    this.maxAgeMs = options.maxAgeMs;
-    this.timers = options.timers;
-    const t = options.throttleMs ?? DEFAULT_THROTTLE_MS;
-    this.throttleMs = Number.isFinite(t) && t > 0 ? t : 0;
+    this._o = options;
+    this._key = `${options.prefix}${ACTIVE_REQUEST_KEY}`;
+    this._pending = null;
+    this._restart();
   }
 
   /**
@@ -195,104 +191,80 @@ export class RequestStore {
   load(): PersistedRequest | null {
     let raw: string | null;
     try {
-      raw = this.storage.getItem(this.key);
+      raw = this._o.storage.getItem(this._key);
     } catch {
       return null;
     }
-    if (raw === null || raw === undefined) return null;
+    if (raw == null) return null;
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {
-      this.remove();
-      return null;
+      // Corrupt: removed below.
     }
-    if (!isObject(value)) {
-      this.remove();
-      return null;
-    }
+    const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Dict) : null;
     // Records of this version carry `v` and `savedAt`; today's client wrote `timestamp`.
-    const legacy = value.v === undefined && value.savedAt === undefined;
-    const request = legacy ? readLegacy(value) : readCurrent(value);
-    if (request === null || this.now() - request.savedAt > this.maxAgeMs) {
-      this.remove();
+    const legacy = record !== null && record.v === undefined && record.savedAt === undefined;
+    const request = record === null ? null : legacy ? readLegacy(record) : readCurrent(record);
+    if (request === null || this._o.now() - request.savedAt > this._o.maxAgeMs) {
+      this._remove();
       return null;
     }
-    if (legacy) this.write(request);
+    if (legacy) this._write(request);
     return request;
   }
 
   /** Writes `request` now (and drops any throttled value, which is older). */
   save(request: PersistedRequest): void {
-    this.pending = null;
-    this.write(request);
+    this._pending = null;
+    this._throttle.flush();
+    this._write(request);
   }
 
   /**
    * Writes `request` now when no write happened in the last `throttleMs`,
    * else keeps it and writes the latest such value when that interval ends.
+   * A function is called for the record only when it is written.
    */
-  saveSoon(request: PersistedRequest): void {
-    if (this.throttleMs === 0) {
-      this.save(request);
-      return;
-    }
-    if (this.cooling) {
-      this.pending = request;
-      return;
-    }
-    this.write(request);
-    this.startCooldown();
+  saveSoon(request: PersistedRequest | (() => PersistedRequest)): void {
+    this._pending = request;
+    this._throttle.schedule();
   }
 
   /** Writes the throttled value, if any, now. */
   flush(): void {
-    const pending = this.pending;
-    if (pending === null) return;
-    this.pending = null;
-    this.write(pending);
+    this._throttle.flush();
   }
 
   /** Removes the record and cancels a throttled write. */
   clear(): void {
-    this.pending = null;
-    this.stopCooldown();
-    this.remove();
+    this._pending = null;
+    this._throttle.dispose();
+    this._restart();
+    this._remove();
   }
 
-  private startCooldown(): void {
-    this.cooling = true;
-    this.cooldown = this.timers.setTimeout(() => {
-      this.cooling = false;
-      this.cooldown = null;
-      const pending = this.pending;
-      if (pending !== null) {
-        this.pending = null;
-        this.write(pending);
-        this.startCooldown();
-      }
-    }, this.throttleMs);
+  private _restart(): void {
+    this._throttle = createNotifier({ intervalMs: this._o.throttleMs ?? DEFAULT_THROTTLE_MS }, this._o, () => {
+      const pending = this._pending;
+      this._pending = null;
+      if (pending !== null) this._write(typeof pending === 'function' ? pending() : pending);
+    });
   }
 
-  private stopCooldown(): void {
-    if (this.cooling) this.timers.clearTimeout(this.cooldown);
-    this.cooling = false;
-    this.cooldown = null;
-  }
-
-  private write(request: PersistedRequest): void {
+  private _write(request: PersistedRequest): void {
     try {
-      this.storage.setItem(this.key, JSON.stringify({ v: RECORD_VERSION, ...request }));
+      this._o.storage.setItem(this._key, JSON.stringify({ v: RECORD_VERSION, ...request }));
     } catch {
       // Quota exceeded or storage disabled: streaming goes on without persistence.
     }
   }
 
-  private remove(): void {
+  private _remove(): void {
     try {
-      this.storage.removeItem(this.key);
+      this._o.storage.removeItem(this._key);
     } catch {
-      // Same as write(): best effort.
+      // Same as _write(): best effort.
     }
   }
 }

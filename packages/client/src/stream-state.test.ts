@@ -444,3 +444,22 @@ describe('reduceStream: dispatch by event', () => {
     expect(s.metrics.ttftMs).toBeNull();
   });
 });
+
+describe('reduceStream: skip', () => {
+  it('moves lastSeq past the next event without applying anything', () => {
+    const s = started(tokens(1, 'a'));
+    const skipped = reduceStream(s, { type: 'skip', seq: 2 });
+    expect(skipped).toMatchObject({ lastSeq: 2, text: 'a', status: 'streaming' });
+    expect(skipped.metrics.tokenCount).toBe(1);
+    expect(skipped.metrics).toBe(s.metrics);
+    expect(reduceStream(skipped, tokens(3, 'b')).text).toBe('ab');
+  });
+
+  it('changes nothing for any seq but lastSeq + 1, or after a terminal status', () => {
+    const s = started(tokens(1, 'a'));
+    for (const seq of [1, 3, 0, Number.NaN]) expect(reduceStream(s, { type: 'skip', seq })).toBe(s);
+    const done = reduceStream(s, response(2, 'success'));
+    expect(reduceStream(done, { type: 'skip', seq: 3 })).toBe(done);
+  });
+});
+
