@@ -1,173 +1,16 @@
 /**
  * A provider for any OpenAI-compatible Chat Completions endpoint (OpenAI, Azure-style proxies,
- * vLLM, Ollama, LM Studio, llama.cpp server…), streamed over SSE.
- *
- * The file holds four small pieces, in reading order: the SSE decoder, the prefix-echo filter
- * (mid-stream failover), the chunk mapper, and the provider itself plus `providersFromEnv`.
+ * vLLM, Ollama, LM Studio, llama.cpp server…), streamed over SSE: the chunk mapper, the provider
+ * itself and `providersFromEnv`. The SSE decoder and the prefix-echo filter are their own modules.
  */
 import type { Usage } from '@modelriver/client';
 import type { ChatMessage } from '@modelriver/node';
+import { createPrefixEchoFilter, CONTINUE_INSTRUCTION } from './prefix-echo.js';
 import { ProviderError, type Provider, type ProviderChunk, type ProviderRequest, type ToolSpec } from './provider.js';
+import { SseDecoder } from './sse.js';
 
-// ---------------------------------------------------------------------------------------------
-// SSE decoding
-// ---------------------------------------------------------------------------------------------
-
-/** A line longer than this without a line break is not SSE; stop buffering rather than grow forever. */
-const MAX_SSE_LINE_CHARS = 8 * 1024 * 1024;
-
-/**
- * Incremental Server-Sent Events decoder: feed it text as it arrives (any split, including
- * between `\r` and `\n`) and get back the `data` of every completed event. Comments, `event:`,
- * `id:` and `retry:` lines are ignored; multi-line `data` is joined with `\n`.
- *
- * @example
- * ```ts
- * const sse = new SseDecoder();
- * sse.push('data: {"a"'); // []
- * sse.push(':1}\r\n\r\n'); // ['{"a":1}']
- * sse.end(); // [] (flushes an unterminated last event, if any)
- * ```
- */
-export class SseDecoder {
-  private rest = '';
-  private data: string[] = [];
-  /** The previous chunk ended with `\r`: a `\n` starting the next one belongs to it. */
-  private skipLeadingLF = false;
-
-  /** Feeds decoded text; returns the data of the events it completed. */
-  push(text: string): string[] {
-    if (text.length === 0) return [];
-    let s = this.rest + text;
-    this.rest = '';
-    if (this.skipLeadingLF && s.startsWith('\n')) s = s.slice(1);
-    this.skipLeadingLF = false;
-    const events: string[] = [];
-    const eol = /\r\n|\r|\n/g;
-    let pos = 0;
-    for (let m = eol.exec(s); m !== null; m = eol.exec(s)) {
-      if (m[0] === '\r' && m.index === s.length - 1) this.skipLeadingLF = true;
-      this.line(s.slice(pos, m.index), events);
-      pos = m.index + m[0].length;
-    }
-    this.rest = s.slice(pos);
-    if (this.rest.length > MAX_SSE_LINE_CHARS) {
-      throw new ProviderError('provider_bad_response', `SSE line longer than ${MAX_SSE_LINE_CHARS} characters`);
-    }
-    return events;
-  }
-
-  /**
-   * Ends the stream. An event not closed by a blank line is still returned: some servers omit
-   * the final blank line after `data: [DONE]`, and dropping it would lose data.
-   */
-  end(): string[] {
-    const events: string[] = [];
-    if (this.rest.length > 0) this.line(this.rest, events);
-    this.rest = '';
-    this.line('', events);
-    return events;
-  }
-
-  private line(line: string, events: string[]): void {
-    if (line.length === 0) {
-      if (this.data.length > 0) events.push(this.data.join('\n'));
-      this.data = [];
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    if (field !== 'data') return;
-    const value = colon < 0 ? '' : line.slice(colon + 1);
-    this.data.push(value.startsWith(' ') ? value.slice(1) : value);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Prefix echo (mid-stream failover)
-// ---------------------------------------------------------------------------------------------
-
-/** Sent after the prefix so the model continues it instead of starting over. */
-export const CONTINUE_INSTRUCTION =
-  'Your previous reply was cut off. Continue it exactly where it stopped, even mid-word or mid-sentence. ' +
-  'Do not repeat any text already written and add no preamble or commentary: output only the continuation.';
-
-/** Shortest tail of the prefix whose repetition at the start of the output counts as an echo. */
-const MIN_TAIL_ECHO_CHARS = 16;
-
-/** Removes an echoed prefix from the start of a continuation. */
-export interface PrefixEchoFilter {
-  /** Returns the text that can be passed on now (possibly empty while undecided). */
-  push(text: string): string;
-  /** The stream ended: returns whatever was held back. */
-  flush(): string;
-}
-
-/**
- * Models asked to continue a text sometimes start by repeating it, wholly or its last words.
- * The filter holds the output back while it still reads like such a repetition, and drops the
- * repeated part once that is certain: either the whole prefix, or a tail of it at least 16
- * characters long (shorter tails are too likely to be a real continuation).
- *
- * @example
- * ```ts
- * const echo = createPrefixEchoFilter('The quick brown fox');
- * echo.push('The quick '); // '' (could be an echo)
- * echo.push('brown fox jumps'); // ' jumps'
- * echo.flush(); // ''
- * ```
- */
-export function createPrefixEchoFilter(prefix: string, minTail = MIN_TAIL_ECHO_CHARS): PrefixEchoFilter {
-  let deciding = prefix.length > 0;
-  let held = '';
-  // Start offsets in `prefix` of the suffixes the output may still be repeating.
-  let alive: number[] | undefined;
-  // Length of the longest suffix the output has repeated in full so far.
-  let matched = 0;
-
-  const decide = (): string => {
-    const out = held.slice(matched);
-    deciding = false;
-    held = '';
-    alive = [];
-    return out;
-  };
-
-  return {
-    push(text) {
-      if (!deciding) return text;
-      if (text.length === 0) return '';
-      if (alive === undefined) {
-        alive = [];
-        for (let k = 0; k < prefix.length; k++) {
-          if ((k === 0 || prefix.length - k >= minTail) && prefix.charCodeAt(k) === text.charCodeAt(0)) alive.push(k);
-        }
-      }
-      const before = held.length;
-      held += text;
-      const next: number[] = [];
-      for (const k of alive) {
-        const suffixLength = prefix.length - k;
-        const compared = Math.min(suffixLength, held.length) - before;
-        if (prefix.startsWith(text.slice(0, compared), k + before)) {
-          if (held.length >= suffixLength) matched = Math.max(matched, suffixLength);
-          else next.push(k);
-        }
-      }
-      alive = next;
-      // Still possibly repeating a longer suffix than the one matched: keep holding.
-      return alive.length > 0 ? '' : decide();
-    },
-    flush() {
-      return deciding ? decide() : '';
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Chunk mapping
-// ---------------------------------------------------------------------------------------------
+export { SseDecoder } from './sse.js';
+export { CONTINUE_INSTRUCTION, createPrefixEchoFilter, type PrefixEchoFilter } from './prefix-echo.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -232,10 +75,6 @@ export function mapCompletionChunk(chunk: unknown): MappedChunk {
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The provider
-// ---------------------------------------------------------------------------------------------
 
 /** Options of {@link createOpenAICompatibleProvider}. */
 export interface OpenAICompatibleOptions {
@@ -482,10 +321,6 @@ async function readErrorDetail(res: Response): Promise<string> {
   }
   return truncate(text, 500);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Configuration from the environment
-// ---------------------------------------------------------------------------------------------
 
 /**
  * The real providers configured by environment variables, in order: OpenAI when
