@@ -15,7 +15,7 @@ const step = (title, cmd, args) => {
 };
 const pnpm = join(root, 'node_modules', '.bin', 'pnpm');
 
-let failed = step('typecheck', pnpm, ['-r', 'typecheck']);
+let failed = step('typecheck', pnpm, ['run', 'typecheck']);
 const vitest = step('tests', join(root, 'node_modules', '.bin', 'vitest'), [
   'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`,
 ]);
