@@ -9,7 +9,7 @@ import { CLIENT_DIR, CLIENT_IMPORT, measureBundle } from '../../../bench/client/
  * package README, "Bundle size"), so any growth fails here and has to be justified by
  * raising the number on purpose.
  */
-const BUDGET_GZIP_BYTES = 15_050;
+const BUDGET_GZIP_BYTES = 15_200;
 
 describe('bundle size', () => {
   it(`ModelRiverClient stays within ${BUDGET_GZIP_BYTES} B min+gzip for the browser`, async () => {

@@ -51,6 +51,33 @@ describe('persistence', () => {
     expect(page2.hasPendingRequest()).toBe(false);
   });
 
+  it('writes the latest text at once when the page is hidden or unloading (pagehide)', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const storage = createMemoryStorage();
+    let signal: ((reason: 'online' | 'visible' | 'hidden') => void) | null = null;
+    // Timers that never fire: the throttled write's trailing edge can only come from the signal.
+    const client = createClient({
+      persist: true,
+      storage,
+      timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+      lifecycle: (onWake) => {
+        signal = onWake;
+        return () => undefined;
+      },
+    });
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    await joined;
+    for (const word of ['one ', 'two ', 'three ']) ch.tokens(word);
+    await waitForState(client, (s) => s.lastSeq === 3);
+    // Throttled: the record lags behind what the page shows...
+    expect(stored(storage)?.text).not.toBe('one two three ');
+    signal!('hidden');
+    // ...until the page goes away.
+    expect(stored(storage)).toMatchObject({ text: 'one two three ', lastSeq: 3 });
+  });
+
   it('persists the channel, urls, resume token and applied text; the ws_token is never stored after use', async () => {
     const gw = await startGateway();
     const ch = gw.createChannel();

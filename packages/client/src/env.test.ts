@@ -74,7 +74,7 @@ describe('browserLifecycle', () => {
     expect(wake).not.toHaveBeenCalled();
   });
 
-  it("wakes on window 'online' and on document 'visibilitychange' to visible, until stopped", () => {
+  it("wakes on 'online' and on visibility, says 'hidden' when hidden or on 'pagehide', until stopped", () => {
     const win = new EventTarget();
     const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
     vi.stubGlobal('addEventListener', win.addEventListener.bind(win));
@@ -86,9 +86,11 @@ describe('browserLifecycle', () => {
     doc.dispatchEvent(new Event('visibilitychange')); // still hidden
     doc.visibilityState = 'visible';
     doc.dispatchEvent(new Event('visibilitychange'));
-    expect(wake.mock.calls).toEqual([['online'], ['visible']]);
+    win.dispatchEvent(new Event('pagehide'));
+    expect(wake.mock.calls).toEqual([['online'], ['hidden'], ['visible'], ['hidden']]);
     stop();
     win.dispatchEvent(new Event('online'));
-    expect(wake).toHaveBeenCalledTimes(2);
+    win.dispatchEvent(new Event('pagehide'));
+    expect(wake).toHaveBeenCalledTimes(4);
   });
 });

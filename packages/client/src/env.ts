@@ -70,7 +70,8 @@ export function resolveWebSocket(option: WebSocketConstructor | undefined): WebS
 
 /**
  * Wakes the client when the browser comes back online or the page becomes
- * visible; a no-op outside browsers.
+ * visible, and tells it when the page is hidden or unloading (`pagehide`); a
+ * no-op outside browsers.
  *
  * @example
  * ```ts
@@ -80,13 +81,13 @@ export function resolveWebSocket(option: WebSocketConstructor | undefined): WebS
  */
 export const browserLifecycle: LifecycleSource = (onWake) => {
   const onOnline = (): void => onWake('online');
-  const onVisibility = (): void => {
-    if (g.document?.visibilityState === 'visible') onWake('visible');
-  };
+  const onVisibility = (): void => onWake(g.document?.visibilityState === 'visible' ? 'visible' : 'hidden');
+  const onPageHide = (): void => onWake('hidden');
   // [target, event, listener] for each target that can be listened to.
   const subscriptions = [
     [g, 'online', onOnline],
     [g.document, 'visibilitychange', onVisibility],
+    [g, 'pagehide', onPageHide],
   ].filter(([target]) => typeof (target as Globals | undefined)?.addEventListener === 'function' && typeof (target as Globals).removeEventListener === 'function') as Array<
     [Globals, string, () => void]
   >;

@@ -176,9 +176,11 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /**
  * Page lifecycle signals: the client retries at once when the browser comes back
- * online or the page becomes visible after an unclean close. Returns an unsubscribe.
+ * online or the page becomes visible after an unclean close, and writes its persisted
+ * request at once when the page is hidden or unloading (`hidden`), so a reload shows
+ * all the text that had arrived. Returns an unsubscribe.
  */
-export type LifecycleSource = (onWake: (reason: 'online' | 'visible') => void) => () => void;
+export type LifecycleSource = (onWake: (reason: 'online' | 'visible' | 'hidden') => void) => () => void;
 
 /** Outgoing push buffer limits. */
 export interface PushBufferOptions {

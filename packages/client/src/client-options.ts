@@ -1,0 +1,91 @@
+/**
+ * Validation of the client's options and of `connect()`'s, with the defaults
+ * resolved once. A misuse throws `invalid_options` at construction with a message
+ * that says the fix, instead of failing later on the wire.
+ */
+import { DEFAULT_RECONNECT, DEFAULT_REJOIN, resolveBackoff } from './backoff.js';
+import { DEFAULT_JOIN_TIMEOUT_MS } from './channel.js';
+import { ModelRiverError } from './errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './persistence.js';
+import { DEFAULT_PUSH_BUFFER } from './push.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './socket.js';
+import { nonEmpty } from './token-source.js';
+import type { BackoffOptions, ConnectOptions, ModelRiverClientOptions, NotifyMode, PushBufferOptions } from './types.js';
+
+/** The options with their defaults, as the client runs with them. */
+export interface ResolvedOptions {
+  _reconnect: BackoffOptions | false;
+  _rejoin: BackoffOptions;
+  _pushBuffer: PushBufferOptions;
+  _heartbeatMs: number;
+  _joinTimeoutMs: number;
+  _maxFrameBytes: number;
+  _maxAgeMs: number;
+  _notify: NotifyMode;
+}
+
+export const invalidOptions = (message: string): ModelRiverError => new ModelRiverError('invalid_options', message);
+
+/** Checks `options` (the first problem throws, in a fixed order) and fills in the defaults. */
+export function resolveOptions(options: ModelRiverClientOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
+  const notify = options.notify;
+  const pushBuffer = {
+    maxSize: options.pushBuffer?.maxSize ?? DEFAULT_PUSH_BUFFER.maxSize,
+    timeoutMs: options.pushBuffer?.timeoutMs ?? DEFAULT_PUSH_BUFFER.timeoutMs,
+  };
+  const positive = (name: keyof ModelRiverClientOptions, fallback: number): number => {
+    const given = options[name];
+    const value = given === undefined ? fallback : given;
+    if (typeof value !== 'number' || !(value > 0)) throw invalidOptions(`${name} must be a number > 0, got ${String(value)}`);
+    return value;
+  };
+  const reconnect = options.reconnect === false ? false : resolveBackoff(options.reconnect, DEFAULT_RECONNECT, 'reconnect');
+  const rejoin = resolveBackoff(options.rejoin, DEFAULT_REJOIN, 'rejoin');
+  if (!Number.isInteger(pushBuffer.maxSize) || pushBuffer.maxSize < 0) {
+    throw invalidOptions(`pushBuffer.maxSize must be an integer >= 0, got ${String(pushBuffer.maxSize)}`);
+  }
+  if (typeof pushBuffer.timeoutMs !== 'number' || !(pushBuffer.timeoutMs > 0)) {
+    throw invalidOptions(`pushBuffer.timeoutMs must be a number > 0, got ${String(pushBuffer.timeoutMs)}`);
+  }
+  const resolved: ResolvedOptions = {
+    _reconnect: reconnect,
+    _rejoin: rejoin,
+    _pushBuffer: pushBuffer,
+    _heartbeatMs: positive('heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL_MS),
+    _joinTimeoutMs: positive('joinTimeout', DEFAULT_JOIN_TIMEOUT_MS),
+    _maxFrameBytes: positive('maxFrameBytes', DEFAULT_MAX_FRAME_BYTES),
+    _maxAgeMs: positive('requestTimeout', DEFAULT_REQUEST_TIMEOUT_MS),
+    _notify: notify ?? 'sync',
+  };
+  if (
+    !(notify === undefined || notify === 'sync' || notify === 'microtask' || notify === 'animationFrame') &&
+    !(typeof notify === 'object' && notify !== null && typeof notify.intervalMs === 'number' && notify.intervalMs > 0)
+  ) {
+    throw invalidOptions('notify must be sync, microtask, animationFrame or {intervalMs > 0}');
+  }
+  if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') {
+    throw invalidOptions('WebSocket must be a constructor, e.g. the `ws` package');
+  }
+  if (options.getToken !== undefined && typeof options.getToken !== 'function') {
+    throw invalidOptions('getToken must be a function');
+  }
+  return resolved;
+}
+
+/** Why `connect()`'s options cannot start a request, or null when they can. */
+export function connectOptionsProblem(options: ConnectOptions | undefined): string | null {
+  const o = (typeof options === 'object' && options !== null ? options : null) as Partial<ConnectOptions> | null;
+  return o === null
+    ? 'connect() needs {channelId, wsToken} from POST /v1/ai/async'
+    : !nonEmpty(o.channelId)
+      ? 'channelId is required: pass channel_id from POST /v1/ai/async'
+      : !nonEmpty(o.wsToken)
+        ? 'wsToken is required: pass ws_token from POST /v1/ai/async'
+        : o.websocketUrl !== undefined && typeof o.websocketUrl !== 'string'
+          ? 'websocketUrl must be a string'
+          : o.websocketChannel !== undefined && typeof o.websocketChannel !== 'string'
+            ? 'websocketChannel must be a string'
+            : null;
+}

@@ -1,0 +1,94 @@
+/**
+ * Where the token for the next link comes from. The gateway accepts a token once,
+ * so every link presents one never presented before: the `ws_token` from
+ * `connect()`, then the latest join's `resume_token`, else the app's `getToken`,
+ * else the backend's reconnect endpoint (`apiBaseUrl`). A token is spent the
+ * moment an upgrade with it is accepted (connection.ts).
+ *
+ * Private fields start with `_` so the published build can mangle them.
+ */
+import type { ClientEnv } from './env.js';
+import type { ConnectingInfo, ModelRiverClientOptions, TokenGrant } from './types.js';
+
+/** A token for the next link, and where it came from. */
+export interface LinkToken {
+  _value: string;
+  _via: ConnectingInfo['via'];
+}
+
+/** A token and the URL it came with; `null`: no token to be had; `undefined`: a failure that may pass. */
+export type TokenOutcome = { _token: LinkToken; _url?: string | undefined } | null | undefined;
+
+/** What the token sources need from the client: its options, its environment, its debug log. */
+export interface TokenHost {
+  readonly _o: ModelRiverClientOptions;
+  readonly _env: ClientEnv;
+  _log(...args: unknown[]): void;
+}
+
+/** A string worth presenting (the wire treats `""` like absent). */
+export const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/** Whether a fresh token can be had at all once the stored ones are spent. */
+export function hasTokenSource(host: TokenHost): boolean {
+  return typeof host._o.getToken === 'function' || (nonEmpty(host._o.apiBaseUrl) && host._env.fetch !== null);
+}
+
+/**
+ * Whether a link that closed before opening had its token refused. A 4xx at the
+ * upgrade says so; anything else may be the network, and then a resume token is
+ * still the best bet unless another source can mint a fresh one.
+ */
+export function tokenRefused(host: TokenHost, httpStatus: number | null): boolean {
+  return httpStatus === null ? hasTokenSource(host) : httpStatus >= 400 && httpStatus < 500;
+}
+
+/** A fresh token: `getToken` first, then the backend. A `getToken` that threw makes "none" a failure that may pass. */
+export async function acquireToken(host: TokenHost, channelId: string): Promise<TokenOutcome> {
+  let transient = false;
+  const getToken = host._o.getToken;
+  if (typeof getToken === 'function') {
+    try {
+      const value: TokenGrant | string | null | undefined = await getToken(channelId);
+      const grant = typeof value === 'string' ? { wsToken: value } : value;
+      if (typeof grant === 'object' && grant !== null && nonEmpty(grant.wsToken)) {
+        return { _token: { _value: grant.wsToken, _via: 'get_token' }, _url: grant.websocketUrl };
+      }
+    } catch (error) {
+      host._log('getToken:', error);
+      transient = true;
+    }
+  }
+  const outcome = await fetchToken(host, channelId);
+  return outcome ?? (transient ? undefined : outcome);
+}
+
+/** `POST {apiBaseUrl}/api/v1/ai/reconnect` with `{channel_id}`; `null` without `apiBaseUrl` or `fetch`. */
+export async function fetchToken(host: TokenHost, channelId: string): Promise<TokenOutcome> {
+  const apiBaseUrl = host._o.apiBaseUrl;
+  const fetchFn = host._env.fetch;
+  if (!nonEmpty(apiBaseUrl) || fetchFn === null) return null;
+  try {
+    const response = await fetchFn(`${apiBaseUrl.replace(/\/+$/, '')}/api/v1/ai/reconnect`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ channel_id: channelId }),
+    });
+    const status = response.status;
+    if (!response.ok) {
+      host._log(`reconnect: HTTP ${status}`);
+      // 4xx says this channel gets no token (except timeouts and rate limits, which pass).
+      return status >= 400 && status < 500 && status !== 408 && status !== 429 ? null : undefined;
+    }
+    const body = (await response.json()) as { ws_token?: unknown; websocket_url?: unknown } | null;
+    const wsToken = body?.ws_token;
+    if (!nonEmpty(wsToken)) {
+      host._log('reconnect: no ws_token');
+      return null;
+    }
+    return { _token: { _value: wsToken, _via: 'backend' }, _url: nonEmpty(body?.websocket_url) ? body.websocket_url : undefined };
+  } catch (error) {
+    host._log('reconnect:', error);
+    return undefined;
+  }
+}
