@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../src/channels/index.js';
+import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../../examples/gateway/src/channels/index.js';
 import { cpuPercent, wallNow, type ChannelTicket, type FirstTokenCase, type GatewayReply, type GatewayRequest } from './shared.js';
 
 const PROJECT_ID = randomUUID();
