@@ -184,6 +184,20 @@ export function checkServerEvent(event: string, payload: unknown): Dict | string
 export function parseServerEvent(event: string, payload: unknown): ParseResult<ServerEvent> {
   const r = checkServerEvent(event, payload);
   return typeof r === 'string'
-    ? { ok: false, code: SPECS.has(event) ? 'invalid_payload' : 'unknown_event', message: r }
+    ? { ok: false, code: rejectionCode(event), message: r }
     : { ok: true, value: { event, payload: r } as unknown as ServerEvent };
+}
+
+/**
+ * The `protocol_error` code of an event {@link checkServerEvent} refused: its name is
+ * unknown, or its payload is invalid.
+ *
+ * @example
+ * ```ts
+ * rejectionCode('tokens'); // 'invalid_payload'
+ * rejectionCode('tokenz'); // 'unknown_event'
+ * ```
+ */
+export function rejectionCode(event: string): 'invalid_payload' | 'unknown_event' {
+  return SPECS.has(event) ? 'invalid_payload' : 'unknown_event';
 }

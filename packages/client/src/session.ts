@@ -17,7 +17,7 @@ import { ConnectionReason, clearRetry, openLink, watchLifecycle } from './connec
 import { ModelRiverError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import type { EventStream } from './event-stream.js';
-import { checkServerEvent, parseServerEvent } from './events.js';
+import { checkServerEvent, rejectionCode } from './events.js';
 import { buildRecord, persist, setResumable } from './persistence.js';
 import type { Frame, ResponsePayload } from './protocol.js';
 import { quote } from './serializer.js';
@@ -188,8 +188,8 @@ function onEvent(c: ModelRiverClient, session: Session, event: string, payload: 
   const state = c._state;
   const checked = checkServerEvent(event, payload);
   if (typeof checked === 'string') {
-    const failure = parseServerEvent(event, payload) as { code: 'invalid_payload'; message: string };
-    c._emit('protocol_error', { code: failure.code, message: failure.message, frame: quote(frame) });
+    // `checked` is the message naming what is wrong; validating again just for the code would be waste.
+    c._emit('protocol_error', { code: rejectionCode(event), message: checked, frame: quote(frame) });
     // Remembered when it came next in order: if the event after it arrives, this one
     // is skipped rather than asked for again (the server would replay the same bytes).
     const seq = (payload as { seq?: unknown } | null)?.seq;
