@@ -3,18 +3,21 @@
  * client: esbuild (platform browser, minify, ESM, ES2020), then gzip level 9.
  * Prints only; never fails on a size (the budget is packages/client/src/bundle-size.test.ts).
  *
- *   npx tsx bench/client/bundle-size.ts [--inputs] [--no-build]
+ *   npx tsx bench/client/bundle-size.ts [--inputs] [--features] [--no-build]
  *
  * The headline figure bundles the BUILT package (`packages/client/dist/index.js`,
  * what users get), so the package is built first (`tsup`, as `pnpm --filter
  * @modelriver/client build` does) unless `--no-build`. `--inputs` adds the bytes
  * each source module contributes, from a bundle of `src` with the build's
- * `mangleProps` (the dist is a single file).
+ * `mangleProps` (the dist is a single file). `--features` prints what each
+ * optional feature costs: the same `src` bundle with that feature's modules
+ * replaced by the stand-ins in `feature-stubs/` (and with all of them at once).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CLIENT_DIR, CLIENT_IMPORT, measureBundle, type BundleSize } from './measure-bundle.js';
 
 const dist = `${CLIENT_DIR}dist/index.js`;
@@ -39,6 +42,10 @@ console.log(['bundle', 'min', 'min+gzip'].map((h, i) => (i === 0 ? h.padEnd(24) 
 console.log(row('ModelRiverClient', ours));
 console.log(row('phoenix Socket', phoenix));
 console.log(`ratio vs phoenix`.padEnd(24) + `${(ours.min / phoenix.min).toFixed(2)}x`.padStart(22) + `${(ours.gzip / phoenix.gzip).toFixed(2)}x`.padStart(22));
+// For context, two other realtime clients people put in chat UIs (same settings).
+console.log('\nfor context');
+console.log(row('socket.io-client io', await measureBundle("import { io } from 'socket.io-client'; console.log(io);")));
+console.log(row('centrifuge Centrifuge', await measureBundle("import { Centrifuge } from 'centrifuge'; console.log(Centrifuge);")));
 
 if (process.argv.includes('--inputs')) {
   const fromSrc = await measureBundle(CLIENT_IMPORT, { client: src, mangle: true });
@@ -52,4 +59,24 @@ if (process.argv.includes('--inputs')) {
   }
   console.log('\nphoenix: minified bytes per input');
   for (const [path, bytes] of phoenix.inputs) if (bytes > 0) console.log(`${String(bytes).padStart(8)}  ${short(path)}`);
+}
+
+if (process.argv.includes('--features')) {
+  const stub = (name: string): string => fileURLToPath(new URL(`./feature-stubs/${name}.ts`, import.meta.url));
+  const features: Array<[label: string, modules: string[]]> = [
+    ['stream() (async iterator)', ['client-stream']],
+    ['reload persistence', ['persistence', 'storage']],
+    ['token fallbacks (getToken, backend)', ['token-source']],
+    ['batched notifications', ['notifier']],
+  ];
+  const measure = (modules: string[]): Promise<BundleSize> =>
+    measureBundle(CLIENT_IMPORT, { client: src, mangle: true, stubs: Object.fromEntries(modules.map((m) => [m, stub(m)])) });
+  const whole = await measure([]);
+  console.log(`\nwhat each feature costs (src, mangled; whole client ${kb(whole.gzip)} min+gzip)`);
+  console.log(['left out', 'min+gzip', 'saves'].map((h, i) => (i === 0 ? h.padEnd(40) : h.padStart(22))).join(''));
+  for (const [label, modules] of [...features, ['all four', features.flatMap(([, m]) => m)] as [string, string[]]]) {
+    const size = await measure(modules);
+    console.log(label.padEnd(40) + kb(size.gzip).padStart(22) + `${(whole.gzip - size.gzip).toLocaleString('en-US')} B`.padStart(22));
+  }
+  console.log(`target (issue 2)`.padEnd(40) + kb(6144).padStart(22));
 }

@@ -5,6 +5,8 @@
  * ES2020, then gzip level 9 with `node:zlib`.
  */
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -39,12 +41,21 @@ export interface BundleSize {
  * console.log(size.gzip);
  * ```
  */
-export async function measureBundle(contents: string, options: { client?: string; mangle?: boolean } = {}): Promise<BundleSize> {
+export async function measureBundle(
+  contents: string,
+  options: { client?: string; mangle?: boolean; stubs?: Readonly<Record<string, string>> } = {},
+): Promise<BundleSize> {
   const client = options.client;
+  const stubs = options.stubs ?? {};
   const resolveClient: Plugin = {
     name: 'modelriver-client',
     setup(b) {
       if (client !== undefined) b.onResolve({ filter: /^@modelriver\/client$/ }, () => ({ path: client }));
+      // A stub stands in for one module of the client's sources (bundle-size.ts --features).
+      b.onLoad({ filter: /packages\/client\/src\/[\w-]+\.ts$/ }, (args) => {
+        const stub = stubs[basename(args.path, '.ts')];
+        return stub === undefined ? undefined : { contents: readFileSync(stub, 'utf8'), loader: 'ts', resolveDir: dirname(stub) };
+      });
     },
   };
   const settings: BuildOptions = {
