@@ -132,7 +132,10 @@ export class ModelRiverClient {
   declare _resumable: PersistedRequest | Session | null;
   /** @internal */
   declare _stopLifecycle: (() => void) | null;
-  /** @internal */
+  /**
+   * Kept in the .d.ts on purpose (not marked internal): one private member makes the class nominal,
+   * so an object that merely has the same methods is not taken for a ModelRiverClient.
+   */
   declare private _destroyed: boolean;
 
   constructor(options: ModelRiverClientOptions = {}) {
