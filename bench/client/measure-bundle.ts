@@ -33,7 +33,9 @@ export interface BundleSize {
  * Bundles `contents` (an entry module's source) for the browser and measures it.
  * `client` is the file `@modelriver/client` resolves to (the built `dist/index.js`
  * or `src/index.ts`); `mangle` applies the published build's `mangleProps`
- * (needed when bundling from `src`; `dist` is already mangled).
+ * (needed when bundling from `src`; `dist` is already mangled). `stubs` maps a
+ * module of the client's `src` (by file name, e.g. `'notifier'`) to a file that
+ * is bundled in its place.
  *
  * @example
  * ```ts
