@@ -7,6 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// An older Node gets through the install and then fails inside vitest/vite with an obscure ESM
+// error; say so up front. Same minimum as the root package.json's "engines" (>=20.19).
+const MIN_NODE = [20, 19];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+  console.error(
+    `setup: this is Node ${process.versions.node}, but the workspace needs Node >= ${MIN_NODE.join('.')} (vitest 4 and vite require it).\n` +
+      '       Install a newer Node (e.g. `nvm install 22`) and run again.',
+  );
+  process.exit(1);
+}
+
 const PNPM = 'pnpm@10.34.8';
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, npm_config_yes: 'true' } });
 

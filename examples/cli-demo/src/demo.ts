@@ -34,21 +34,30 @@ const modelRiver = new ModelRiver({ apiKey: gateway.apiKey, baseUrl: gateway.url
 // The app's backend receives the gateway's webhooks here. For event-driven requests it verifies
 // the delivery, enriches the model's output and calls back before the user sees the result.
 const backend = createServer((req, res) => {
-  void readBody(req).then(async (body) => {
-    try {
-      const { event } = verifyWebhook({ body, headers: req.headers, secret: gateway.webhookSecret });
-      out(dim(`\n  ↳ backend: verified webhook ${event.type}`));
-      if (event.type === 'task.ai_generated') {
-        const enriched = { ...asRecord(event.ai_response.data), reviewed_by: 'backend', saved_as: `note-${event.channel_id.slice(0, 8)}` };
-        out(dim(', calling back with enriched data'));
-        await modelRiver.callback(event.channel_id, { data: enriched, task_id: `task-${event.channel_id.slice(0, 8)}` });
+  void readBody(req).then(
+    async (body) => {
+      try {
+        const { event } = verifyWebhook({ body, headers: req.headers, secret: gateway.webhookSecret });
+        out(dim(`\n  ↳ backend: verified webhook ${event.type}`));
+        if (event.type === 'task.ai_generated') {
+          const enriched = { ...asRecord(event.ai_response.data), reviewed_by: 'backend', saved_as: `note-${event.channel_id.slice(0, 8)}` };
+          out(dim(', calling back with enriched data'));
+          await modelRiver.callback(event.channel_id, { data: enriched, task_id: `task-${event.channel_id.slice(0, 8)}` });
+        }
+        res.writeHead(200).end();
+      } catch (error) {
+        out(red(`\n  ↳ backend: rejected a webhook: ${String(error)}`));
+        if (res.headersSent) res.destroy();
+        else res.writeHead(400).end();
       }
-      res.writeHead(200).end();
-    } catch (error) {
-      out(red(`\n  ↳ backend: rejected a webhook: ${String(error)}`));
-      res.writeHead(400).end();
-    }
-  });
+    },
+    (error: unknown) => {
+      // The sender gave up mid-body (an aborted webhook attempt): nothing to answer, and no reason
+      // to take the demo down. The gateway retries it on its schedule.
+      out(dim(`\n  ↳ backend: a webhook request broke off: ${String(error)}`));
+      res.destroy();
+    },
+  );
 });
 await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
 const webhookUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/webhooks`;
@@ -73,7 +82,7 @@ for (const run of runs) {
     ...(run.webhook ? { webhook_url: webhookUrl } : {}),
   });
   const state = await streamInTerminal(ack);
-  failures += state.status === 'success' || state.status === 'completed' ? 0 : 1;
+  failures += endedWell(state) ? 0 : 1;
 }
 
 if (serve) {
@@ -127,9 +136,13 @@ async function streamInTerminal(ack: AsyncAck): Promise<StreamState> {
   if (state.data !== undefined && state.data !== null) out(`\n  ${dim('data:')} ${JSON.stringify(state.data)}`);
   const m = state.metrics;
   const attempts = state.response?.meta.attempts?.map((a) => `${a.provider}:${a.status}`).join(' → ');
-  out(green(`\n  ✓ ${state.status}`) + dim(` · first token ${m.ttftMs ?? '–'} ms · ${m.durationMs ?? '–'} ms · ${m.tokenCount} tokens${attempts ? ` · ${attempts}` : ''}\n`));
+  out((endedWell(state) ? green(`\n  ✓ ${state.status}`) : red(`\n  ✗ ${state.status}`)) + dim(` · first token ${m.ttftMs ?? '–'} ms · ${m.durationMs ?? '–'} ms · ${m.tokenCount} tokens${attempts ? ` · ${attempts}` : ''}\n`));
   client.destroy();
   return state;
+}
+
+function endedWell(state: StreamState): boolean {
+  return state.status === 'success' || state.status === 'completed';
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { MAX_TIMER_MS } from './timers.js';
+import { isPlainObject, isUuid } from './values.js';
 import type { WorkflowConfig } from './workflows.js';
 
 /** Everything the gateway can be told. All durations are milliseconds. */
@@ -112,12 +114,15 @@ export class ConfigError extends Error {
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 type Check = (value: unknown) => string | null;
 const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be an integer ≥ 0');
 const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a number > 0');
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'must be a non-empty string');
+// Durations that end up in setTimeout, which fires after 1 ms when given more than MAX_TIMER_MS.
+const isTimerDelay = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS;
+const timerDelay: Check = (v) => (isTimerDelay(v) ? null : `must be an integer from 0 to ${MAX_TIMER_MS}`);
+const positiveTimerDelay: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS ? null : `must be a number > 0 and ≤ ${MAX_TIMER_MS}`;
 const boolean: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 
 /** One check per setting: also the list of known keys, so a typo in a config file is reported. */
@@ -134,29 +139,25 @@ const CHECKS: Record<keyof GatewayConfig, Check> = {
     typeof v === 'string' && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length >= 'whsec_'.length + 16
       ? null
       : 'must be "whsec_" followed by base64 (at least 16 characters)',
-  projectId: (v) => (typeof v === 'string' && UUID_RE.test(v) ? null : 'must be a UUID'),
-  mockTokenDelayMs: nonNegativeInt,
+  projectId: (v) => (isUuid(v) ? null : 'must be a UUID'),
+  mockTokenDelayMs: timerDelay,
   mockTokens: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
   bodyLimitBytes: (v) => (Number.isInteger(v) && (v as number) >= 256 ? null : 'must be an integer ≥ 256'),
   rateLimitCapacity: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
   rateLimitRefillPerSecond: positiveNumber,
-  stallTimeoutMs: positiveNumber,
-  callbackTimeoutMs: positiveNumber,
+  stallTimeoutMs: positiveTimerDelay,
+  callbackTimeoutMs: positiveTimerDelay,
   structuredOutputRetries: nonNegativeInt,
   tokenTtlMs: positiveNumber,
   resumeTokenTtlMs: positiveNumber,
   channelRetentionMs: nonNegativeInt,
   requestLogRetentionMs: nonNegativeInt,
   webhookRetryScheduleMs: (v) =>
-    Array.isArray(v) && v.every((d) => Number.isInteger(d) && (d as number) >= 0) ? null : 'must be an array of integers ≥ 0',
-  webhookTimeoutMs: positiveNumber,
+    Array.isArray(v) && v.every(isTimerDelay) ? null : `must be an array of integers from 0 to ${MAX_TIMER_MS}`,
+  webhookTimeoutMs: positiveTimerDelay,
   mockFallback: boolean,
   workflows: (v) => (isPlainObject(v) ? null : 'must be an object of workflows by name'),
 };
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function isHttpUrl(v: unknown): boolean {
   if (typeof v !== 'string') return false;

@@ -3,6 +3,13 @@
  * globals, which the default implementation looks up at call time, not at import time).
  */
 
+/**
+ * The longest delay `setTimeout` honours. Node clamps anything larger to 1 ms (with a warning),
+ * which would turn a long timeout or backoff into one that fires at once; settings are checked
+ * against this instead.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** An opaque handle returned by {@link Timers.setTimeout}. */
 export type TimerHandle = { readonly __timer: unique symbol } | object;
 

@@ -8,6 +8,7 @@ import { createMockProvider, type MockFaults } from './providers/mock.js';
 import type { Provider, ToolSpec } from './providers/provider.js';
 import { createSchemaCompiler, type OutputValidator } from './runner/structured-output.js';
 import { systemTimers, type Timers } from './timers.js';
+import { isPlainObject } from './values.js';
 
 /** A provider entry of a workflow (JSON-serialisable, so it fits in a config file). */
 export type ProviderConfig =
@@ -142,10 +143,6 @@ export interface BuildWorkflowsInput {
   env?: Record<string, string | undefined>;
   fetch?: typeof fetch;
   timers?: Timers;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const FAULT_CHECKS: Record<string, (v: unknown) => boolean> = {

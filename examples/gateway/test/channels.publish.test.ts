@@ -81,6 +81,20 @@ describe('publish', () => {
   });
 });
 
+describe('EventLog.append and EventLog.at (live framing)', () => {
+  it('numbers events from 1 and encodes each one alone, tokens included', () => {
+    const log = new EventLog();
+    expect(log.append('tokens', { delta: 'a"' })).toBe(1);
+    expect(log.append('tokens', { delta: 'b' })).toBe(2);
+    expect(log.append('status', { status: 'processing', seq: 99 })).toBe(3);
+    expect(log.at(1)).toEqual({ seq: 1, event: 'tokens', json: '{"seq":1,"delta":"a\\""}' });
+    expect(log.at(2)).toEqual({ seq: 2, event: 'tokens', json: '{"seq":2,"delta":"b"}' });
+    expect(log.at(3)).toEqual({ seq: 3, event: 'status', json: '{"seq":3,"status":"processing"}' });
+    expect(log.at(0)).toBeUndefined();
+    expect(log.at(4)).toBeUndefined();
+  });
+});
+
 describe('EventLog.next (replay and catch-up framing)', () => {
   it('merges a run of tokens into {seq: last, first_seq: first, delta: joined}', () => {
     const log = new EventLog();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/gateway.js';
 import { mockOutput } from '../src/providers/mock.js';
 import { splitTokens } from '../src/providers/mock-text.js';
-import { api, ask, joinAck, startAsync } from './e2e.helpers.js';
+import { api, ask, joinAck, startAsync, until } from './e2e.helpers.js';
 
 let gw: RunningGateway;
 beforeAll(async () => {
@@ -60,11 +60,7 @@ describe('async request streamed over the channel', () => {
   it('generates before any join: a late join after the end gets everything by replay', async () => {
     const ack = await startAsync(gw, 'chat', 'late joiner');
     // Wait for the request to finish without any client.
-    for (let i = 0; i < 200; i++) {
-      const log = await api(gw, `/v1/requests/${ack.channel_id}`);
-      if (log.body.status === 'success') break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(async () => (await api(gw, `/v1/requests/${ack.channel_id}`)).body.status === 'success');
     const channel = await joinAck(ack);
     const final = await channel.terminal();
     await channel.close();

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { banner } from '../src/banner.js';
-import { ConfigError, DEFAULT_CONFIG, DEV_WEBHOOK_SECRET, loadConfig, resolveConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_CONFIG, DEV_WEBHOOK_SECRET, loadConfig, resolveConfig, type GatewayConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import type { Provider } from '../src/providers/provider.js';
 import { buildWorkflows } from '../src/workflows.js';
@@ -55,6 +55,28 @@ describe('configuration', () => {
     expect(() => resolveConfig({ rateLimitRefillPerSecond: 0 })).toThrowError(
       expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining('rateLimitRefillPerSecond') }),
     );
+  });
+
+  it('refuses timer durations setTimeout cannot honour (above 2**31-1 ms it fires after 1 ms)', () => {
+    const max = 2 ** 31 - 1;
+    const tooLong: Array<Partial<GatewayConfig>> = [
+      { stallTimeoutMs: max + 1 },
+      { callbackTimeoutMs: max + 1 },
+      { webhookTimeoutMs: max + 1 },
+      { mockTokenDelayMs: max + 1 },
+      { webhookRetryScheduleMs: [5_000, max + 1] },
+    ];
+    for (const overrides of tooLong) {
+      const [key] = Object.keys(overrides);
+      expect(() => resolveConfig(overrides), key).toThrowError(
+        expect.objectContaining({ name: 'ConfigError', code: 'invalid_config', message: expect.stringContaining(`${key} must be`) }),
+      );
+    }
+    // The limit itself is accepted.
+    expect(resolveConfig({ stallTimeoutMs: max, callbackTimeoutMs: max, webhookTimeoutMs: max, webhookRetryScheduleMs: [max] })).toMatchObject({
+      stallTimeoutMs: max,
+      callbackTimeoutMs: max,
+    });
   });
 
   it('loads the shipped gateway.config.example.json, workflows included', () => {

@@ -32,6 +32,7 @@ describe('dispatcher options', () => {
       [{ secret: 'whsec_' }, 'invalid_webhook_secret'],
       [{ secret: 'whsec_not base64!' }, 'invalid_webhook_secret'],
       [{ secret: undefined as unknown as string }, 'invalid_webhook_secret'],
+      [{ maxDead: 1.5 }, 'invalid_webhook_option'],
       [{ retryScheduleMs: [5, -1] }, 'invalid_retry_schedule'],
       [{ retryScheduleMs: [Number.NaN] }, 'invalid_retry_schedule'],
       [{ retryScheduleMs: [2 ** 31] }, 'invalid_retry_schedule'],
@@ -163,7 +164,7 @@ describe('no duplicates, no losses', () => {
     d.close();
   });
 
-  it('forgets the oldest delivered deliveries beyond maxDelivered, never dead ones', async () => {
+  it('forgets the oldest delivered deliveries beyond maxDelivered, leaving dead ones to their own cap', async () => {
     let status = 200;
     const fetchImpl = (async () => new Response(null, { status })) as typeof fetch;
     const rec = recorder();
@@ -180,6 +181,39 @@ describe('no duplicates, no losses', () => {
     expect(d.get(b.id)).toBe(b);
     expect(d.get(dead.id)).toBe(dead);
     expect(d.deadLetters()).toEqual([dead]);
+    d.close();
+  });
+
+  it('forgets the deliveries dead longest beyond maxDead; a replay that dies again counts as newest', async () => {
+    const failing = countingFetch(500);
+    const rec = recorder();
+    const d = createWebhookDispatcher({ secret: SECRET, fetch: failing.fetch, retryScheduleMs: [], maxDead: 2, onSettled: rec.onSettled });
+    const deliverDead = async () => {
+      const delivery = d.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
+      const settledBefore = rec.settled.length;
+      await rec.waitFor(() => rec.settled.length === settledBefore + 1);
+      return delivery;
+    };
+    const a = await deliverDead();
+    const b = await deliverDead();
+    expect(d.deadLetters()).toEqual([a, b]);
+
+    const c = await deliverDead();
+    expect(d.deadLetters()).toEqual([b, c]);
+    expect(d.get(a.id)).toBeUndefined();
+    expect(d.replay(a.id)).toBeUndefined();
+
+    // b leaves the dead letters while pending again, and comes back as the newest dead one.
+    d.replay(b.id);
+    expect(d.deadLetters()).toEqual([c]);
+    await rec.waitFor(() => rec.settled.length === 4);
+    expect(b.state).toBe('dead');
+    expect(d.deadLetters()).toEqual([c, b]);
+
+    const e = await deliverDead();
+    expect(d.deadLetters()).toEqual([b, e]);
+    expect(d.get(c.id)).toBeUndefined();
+    expect(failing.count()).toBe(5);
     d.close();
   });
 });

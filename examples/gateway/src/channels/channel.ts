@@ -1,7 +1,7 @@
 import type { ServerEventMap, ServerEventName } from '@modelriver/client';
 import type { Connection } from './connection.js';
 import { ChannelHubError } from './errors.js';
-import { EventLog } from './log.js';
+import { EventLog, type OutgoingEvent } from './log.js';
 import type { ChannelHandle } from './types.js';
 
 /** What a channel asks of the hub that owns it. */
@@ -57,9 +57,13 @@ export class Channel implements ChannelHandle {
     if (this.finished) {
       throw new ChannelHubError('channel_finished', `channel ${this.channelId} is finished; nothing more can be published`);
     }
-    const entry = this.log.append(event, payload);
-    for (const connection of this.subscribers) connection.offer(entry);
-    return entry.seq;
+    const seq = this.log.append(event, payload);
+    // Encoded here, once for all subscribers, and not at all when nobody listens.
+    if (this.subscribers.size > 0) {
+      const entry = this.log.at(seq) as OutgoingEvent;
+      for (const connection of this.subscribers) connection.offer(entry);
+    }
+    return seq;
   }
 
   finish(): void {

@@ -40,6 +40,7 @@ function tokensJson(seq: number, delta: string, firstSeq?: number): string {
  * log.append('tokens', { delta: 'Hel' });
  * log.append('tokens', { delta: 'lo' });
  * log.next(0, 16384); // { seq: 2, event: 'tokens', json: '{"seq":2,"first_seq":1,"delta":"Hello"}' }
+ * log.at(2); // { seq: 2, event: 'tokens', json: '{"seq":2,"delta":"lo"}' }
  * ```
  */
 export class EventLog {
@@ -50,11 +51,13 @@ export class EventLog {
   }
 
   /**
-   * Validates, appends and encodes an event; throws a {@link ChannelHubError} (`invalid_event`,
-   * `invalid_payload`) before a `seq` is used, so a refused event leaves no gap. A `tokens`
-   * payload keeps only its `delta` (the contract's whole shape for it).
+   * Validates and appends an event, returning its `seq`; throws a {@link ChannelHubError}
+   * (`invalid_event`, `invalid_payload`) before a `seq` is used, so a refused event leaves no gap.
+   * A `tokens` payload keeps only its `delta` (the contract's whole shape for it) and is encoded
+   * only when sent; other events are encoded here, which is also where an unserialisable payload
+   * is refused.
    */
-  append(event: string, payload: unknown): OutgoingEvent {
+  append(event: string, payload: unknown): number {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
       if (event === 'tokens' || OTHER_EVENTS.has(event)) {
         throw new ChannelHubError('invalid_payload', `payload of "${event}" must be an object`);
@@ -65,7 +68,7 @@ export class EventLog {
       const delta = (payload as { delta?: unknown }).delta;
       if (typeof delta !== 'string') throw new ChannelHubError('invalid_payload', 'tokens.delta must be a string');
       this.slots.push(delta);
-      return { seq, event, json: tokensJson(seq, delta) };
+      return seq;
     }
     if (!OTHER_EVENTS.has(event)) {
       throw new ChannelHubError('invalid_event', `unknown server event "${event}" (status, tokens, tool_call, response)`);
@@ -78,9 +81,19 @@ export class EventLog {
       const reason = error instanceof Error ? error.message : String(error);
       throw new ChannelHubError('invalid_payload', `payload of "${event}" is not JSON-serializable: ${reason}`);
     }
-    const encoded: EncodedEvent = { event: event as EncodedEvent['event'], json };
-    this.slots.push(encoded);
-    return { seq, event: encoded.event, json };
+    this.slots.push({ event: event as EncodedEvent['event'], json });
+    return seq;
+  }
+
+  /**
+   * The event at `seq` on its own (no merging), or `undefined` when there is none: what live
+   * delivery sends, built once per event and shared by every socket.
+   */
+  at(seq: number): OutgoingEvent | undefined {
+    const slot = this.slots[seq - 1];
+    if (slot === undefined) return undefined;
+    if (typeof slot === 'string') return { seq, event: 'tokens', json: tokensJson(seq, slot) };
+    return { seq, event: slot.event, json: slot.json };
   }
 
   /**
@@ -93,7 +106,7 @@ export class EventLog {
     const slots = this.slots;
     const first = slots[afterSeq];
     if (first === undefined) return undefined;
-    if (typeof first !== 'string') return { seq: afterSeq + 1, event: first.event, json: first.json };
+    if (typeof first !== 'string') return this.at(afterSeq + 1);
     let end = afterSeq + 1;
     let chars = first.length;
     for (;;) {
@@ -102,7 +115,7 @@ export class EventLog {
       chars += slot.length;
       end++;
     }
-    if (end === afterSeq + 1) return { seq: end, event: 'tokens', json: tokensJson(end, first) };
+    if (end === afterSeq + 1) return this.at(end);
     let delta = '';
     for (let i = afterSeq; i < end; i++) delta += slots[i] as string;
     return { seq: end, event: 'tokens', json: tokensJson(end, delta, afterSeq + 1) };

@@ -1,21 +1,9 @@
 /** Topic names: `ai_response:{project_id}:{channel_id}`, both UUIDs. */
+import { isUuid } from '../values.js';
 
-const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const UUID_RE = new RegExp(`^${UUID}$`);
-const TOPIC_RE = new RegExp(`^ai_response:(${UUID}):(${UUID})$`);
+export { isUuid } from '../values.js';
 
-/**
- * Whether `value` is a UUID in its canonical 8-4-4-4-12 hex form (any version, any case).
- *
- * @example
- * ```ts
- * isUuid('5f0c7c2e-8a4b-4f7e-9a57-0d3c1b2a4e6f'); // true
- * isUuid('not-a-uuid'); // false
- * ```
- */
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID_RE.test(value);
-}
+const TOPIC_RE = /^ai_response:([^:]+):([^:]+)$/;
 
 /** The two ids a topic names. */
 export interface TopicParts {
@@ -36,6 +24,6 @@ export interface TopicParts {
  */
 export function parseTopic(topic: string): TopicParts | null {
   const match = TOPIC_RE.exec(topic);
-  if (match === null) return null;
-  return { projectId: match[1] as string, channelId: match[2] as string };
+  if (match === null || !isUuid(match[1]) || !isUuid(match[2])) return null;
+  return { projectId: match[1], channelId: match[2] };
 }

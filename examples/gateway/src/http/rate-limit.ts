@@ -4,7 +4,7 @@
  */
 
 /** The outcome of {@link RateLimiter.take}. */
-export type RateDecision = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 /**
  * A token-bucket rate limiter keyed by API key.
@@ -41,7 +41,7 @@ export class RateLimiter {
     this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      return { ok: true, remaining: Math.floor(bucket.tokens) };
+      return { ok: true };
     }
     // Whole seconds, rounded up, at least 1: Retry-After has no fractions.
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerSecond)) };

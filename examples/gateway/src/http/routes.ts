@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResponsePayload } from '@modelriver/client';
+import { channelTopic, type ResponsePayload } from '@modelriver/client';
 import type { AsyncAck, ReconnectAnswer, SyncAnswer } from '@modelriver/node';
 import type { ChannelHub } from '../channels/types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
@@ -14,7 +14,8 @@ import type { WebhookDelivery, WebhookDispatcher } from '../webhooks/types.js';
 import type { Workflow } from '../workflows.js';
 import type { IdempotencyCache, StoredAnswer } from './idempotency.js';
 import { publicBase, websocketUrl } from './public-url.js';
-import { isUuid, parseAiRequest, parseCallbackBody, parseReconnectBody, type AiRequestInput } from './validation.js';
+import { isUuid } from '../values.js';
+import { parseAiRequest, parseCallbackBody, parseReconnectBody, type AiRequestInput } from './validation.js';
 
 /** What a handler gets. */
 export interface RouteContext {
@@ -95,7 +96,6 @@ function deliveryView(delivery: WebhookDelivery): Record<string, unknown> {
  * ```
  */
 export function createRoutes(deps: RoutesDeps): Routes {
-  const topicOf = (channelId: string): string => deps.hub.get(channelId)?.topic ?? `ai_response:${deps.projectId}:${channelId}`;
   const baseOf = (req: IncomingMessage): string => publicBase(req, deps.publicUrl, deps.localBase());
 
   function resolveWorkflow(input: AiRequestInput): AcceptedRequest {
@@ -117,7 +117,7 @@ export function createRoutes(deps: RoutesDeps): Routes {
     return {
       ws_token: deps.hub.issueToken(channelId),
       websocket_url: websocketUrl(base),
-      websocket_channel: topicOf(channelId),
+      websocket_channel: channelTopic(deps.projectId, channelId),
     };
   }
 

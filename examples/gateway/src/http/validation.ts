@@ -5,6 +5,7 @@
  */
 import type { CallbackBody, ChatMessage, DeliveryMethod } from '@modelriver/node';
 import { ErrorCode, GatewayError } from '../errors.js';
+import { isPlainObject, isUuid } from '../values.js';
 
 /** A validated `POST /v1/ai(/async)` body. */
 export interface AiRequestInput {
@@ -17,30 +18,13 @@ export interface AiRequestInput {
 }
 
 const DELIVERY_METHODS: readonly DeliveryMethod[] = ['websocket', 'webhook', 'both'];
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const missing = (field: string): GatewayError => new GatewayError(400, ErrorCode.missingField, `${field} is required`);
 const invalid = (field: string, what: string): GatewayError => new GatewayError(400, ErrorCode.invalidField, `${field} ${what}`);
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function requireObject(body: unknown): Record<string, unknown> {
   if (!isPlainObject(body)) throw new GatewayError(400, ErrorCode.invalidRequest, 'the request body must be a JSON object');
   return body;
-}
-
-/**
- * True for a UUID string (channel ids are UUIDs).
- *
- * @example
- * ```ts
- * isUuid(crypto.randomUUID()); // true
- * ```
- */
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID_RE.test(value);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Usage } from '@modelriver/client';
 import type { ChatMessage } from '@modelriver/node';
+import { fetchFailureCause, isPlainObject } from '../values.js';
 import { createPrefixEchoFilter, CONTINUE_INSTRUCTION } from './prefix-echo.js';
 import { ProviderError, type Provider, type ProviderChunk, type ProviderRequest, type ToolSpec } from './provider.js';
 import { SseDecoder } from './sse.js';
@@ -13,10 +14,6 @@ export { SseDecoder } from './sse.js';
 export { CONTINUE_INSTRUCTION, createPrefixEchoFilter, type PrefixEchoFilter } from './prefix-echo.js';
 
 type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** What one Chat Completions chunk (or a whole non-streamed answer) carries for us. */
 export interface MappedChunk {
@@ -36,22 +33,22 @@ export interface MappedChunk {
  * ```
  */
 export function mapCompletionChunk(chunk: unknown): MappedChunk {
-  if (!isObject(chunk)) throw new ProviderError('provider_bad_response', 'stream chunk is not a JSON object');
+  if (!isPlainObject(chunk)) throw new ProviderError('provider_bad_response', 'stream chunk is not a JSON object');
   if (chunk.error !== undefined && chunk.error !== null) {
     const err = chunk.error;
-    const message = isObject(err) && typeof err.message === 'string' ? err.message : JSON.stringify(err);
+    const message = isPlainObject(err) && typeof err.message === 'string' ? err.message : JSON.stringify(err);
     throw new ProviderError('provider_unavailable', `upstream error in stream: ${message}`);
   }
   const out: MappedChunk = { toolCalls: [], finished: false };
   const choices = chunk.choices;
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
-  if (isObject(choice)) {
-    const delta = isObject(choice.delta) ? choice.delta : isObject(choice.message) ? choice.message : undefined;
+  if (isPlainObject(choice)) {
+    const delta = isPlainObject(choice.delta) ? choice.delta : isPlainObject(choice.message) ? choice.message : undefined;
     if (delta && typeof delta.content === 'string' && delta.content.length > 0) out.text = delta.content;
     if (delta && Array.isArray(delta.tool_calls)) {
       delta.tool_calls.forEach((call: unknown, position: number) => {
-        if (!isObject(call)) throw new ProviderError('provider_bad_response', 'tool_calls entry is not an object');
-        const fn = isObject(call.function) ? call.function : {};
+        if (!isPlainObject(call)) throw new ProviderError('provider_bad_response', 'tool_calls entry is not an object');
+        const fn = isPlainObject(call.function) ? call.function : {};
         const index = Number.isInteger(call.index) && (call.index as number) >= 0 ? (call.index as number) : position;
         const piece: Extract<ProviderChunk, { type: 'tool_call' }> = {
           type: 'tool_call',
@@ -66,7 +63,7 @@ export function mapCompletionChunk(chunk: unknown): MappedChunk {
     if (typeof choice.finish_reason === 'string') out.finished = true;
   }
   const usage = chunk.usage;
-  if (isObject(usage) && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number') {
+  if (isPlainObject(usage) && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number') {
     out.usage = {
       prompt_tokens: usage.prompt_tokens,
       completion_tokens: usage.completion_tokens,
@@ -280,9 +277,8 @@ function throwIfAborted(signal: AbortSignal): void {
 
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  if (isObject(cause) && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
-  return err.message;
+  const { code } = fetchFailureCause(err);
+  return code === undefined ? err.message : `${err.message} (${code})`;
 }
 
 function truncate(text: string, max: number): string {
@@ -310,9 +306,9 @@ async function readErrorDetail(res: Response): Promise<string> {
   const text = new TextDecoder().decode(Buffer.concat(parts).subarray(0, MAX_ERROR_BODY_BYTES)).trim();
   try {
     const parsed: unknown = JSON.parse(text);
-    if (isObject(parsed)) {
+    if (isPlainObject(parsed)) {
       const err = parsed.error;
-      if (isObject(err) && typeof err.message === 'string') return truncate(err.message, 500);
+      if (isPlainObject(err) && typeof err.message === 'string') return truncate(err.message, 500);
       if (typeof err === 'string') return truncate(err, 500);
       if (typeof parsed.message === 'string') return truncate(parsed.message, 500);
     }

@@ -54,10 +54,6 @@ export class RequestRecord {
     private readonly now: () => number,
   ) {}
 
-  get terminal(): boolean {
-    return TERMINAL.has(this.status);
-  }
-
   /** True while a webhook of this request may still be attempted (the log must outlive it). */
   get webhooksPending(): boolean {
     for (const hook of this.webhooks.values()) if (hook.state === 'pending') return true;

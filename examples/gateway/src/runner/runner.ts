@@ -89,6 +89,11 @@ function toErrorBody(err: unknown): ErrorBody {
   return { code: 'provider_error', message: message || 'the provider failed' };
 }
 
+/** `{data}` for a workflow with a schema (its validated output), nothing otherwise. */
+function dataField(run: Run): { data?: unknown } {
+  return run.request.workflow.schema ? { data: run.data } : {};
+}
+
 function addUsage(total: Usage | null, more: Usage): Usage {
   const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
   return {
@@ -370,6 +375,19 @@ export class Runner {
 
   // ---------------------------------------------------------------- endings
 
+  /**
+   * The response meta, built once when generation ends (and recorded) so the `ai_generated`
+   * response, the final one and their webhooks all report the same generation figures.
+   */
+  private metaOf(run: Run): ResponseMeta {
+    if (run.meta === null) {
+      run.meta = this.buildMeta(run);
+      run.record.durationMs = run.meta.duration_ms ?? null;
+      run.record.attempts = run.attempts;
+    }
+    return run.meta;
+  }
+
   private buildMeta(run: Run): ResponseMeta {
     const meta: ResponseMeta = {
       provider: run.provider?.name,
@@ -386,16 +404,13 @@ export class Runner {
   /** Generation succeeded: `success`, or `ai_generated` + wait for the callback. */
   private finishGenerated(run: Run): void {
     if (run.finished) return;
-    run.meta = this.buildMeta(run);
-    run.record.durationMs = run.meta.duration_ms ?? null;
-    run.record.attempts = run.attempts;
     if (run.eventName === null) {
-      this.finish(run, 'success', run.request.workflow.schema ? { data: run.data } : {});
+      this.finish(run, 'success', dataField(run));
       return;
     }
     const aiData = run.request.workflow.schema ? run.data : { content: run.content };
     const payload = this.publishResponse(run, 'ai_generated', {
-      ...(run.request.workflow.schema ? { data: run.data } : {}),
+      ...dataField(run),
       event_name: run.eventName,
       ai_response: { data: aiData },
     });
@@ -406,7 +421,7 @@ export class Runner {
     run.handle.publish('status', { status: 'awaiting_callback' });
     run.record.setStatus('awaiting_callback', { deadline: run.record.callback.deadline });
     this.sendWebhook(run, 'task.ai_generated', 'ai_generated', {
-      ...(run.request.workflow.schema ? { data: run.data } : {}),
+      ...dataField(run),
       event: run.eventName,
       ai_response: { data: aiData },
       callback_url: `${run.publicBase}/v1/callback/${run.channelId}`,
@@ -446,18 +461,13 @@ export class Runner {
     run.finished = true;
     this.runs.delete(run.channelId);
     run.abort?.abort(new ProviderError(ErrorCode.cancelled, 'the request has ended'));
-    if (!run.meta) {
-      run.meta = this.buildMeta(run);
-      run.record.durationMs = run.meta.duration_ms ?? null;
-      run.record.attempts = run.attempts;
-    }
     const payload = this.publishResponse(run, status, extra);
     if (extra.error) run.record.error = extra.error;
     run.record.setStatus(status, extra.error ? { code: extra.error.code } : {});
     const hookStatus = status === 'completed' ? null : status;
     // A completed request was completed by the backend itself: it needs no webhook about it.
     if (hookStatus === 'success') {
-      this.sendWebhook(run, 'task.completed', 'success', run.request.workflow.schema ? { data: run.data } : {});
+      this.sendWebhook(run, 'task.completed', 'success', dataField(run));
     } else if (hookStatus === 'error' || hookStatus === 'cancelled') {
       const error = extra.error ?? { code: ErrorCode.cancelled, message: 'the request was cancelled' };
       this.sendWebhook(run, 'task.failed', hookStatus, { error });
@@ -475,13 +485,12 @@ export class Runner {
     status: ResponsePayload['status'],
     extra: Partial<Omit<ResponsePayload, 'seq' | 'status' | 'channel_id' | 'meta'>>,
   ): ResponsePayload {
-    const meta = run.meta ?? this.buildMeta(run);
     const body: Omit<ResponsePayload, 'seq'> = {
       status,
       channel_id: run.channelId,
       content: run.content,
       ...(run.provider ? { model: run.provider.model } : {}),
-      meta,
+      meta: this.metaOf(run),
       customer_data: run.request.metadata,
       ...extra,
     };
@@ -514,7 +523,7 @@ export class Runner {
       status,
       channel_id: run.channelId,
       content: run.content,
-      meta: run.meta ?? this.buildMeta(run),
+      meta: this.metaOf(run),
       customer_data: run.request.metadata,
       timestamp: new Date(this.deps.now()).toISOString(),
       ...extra,

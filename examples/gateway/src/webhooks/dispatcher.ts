@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { signWebhook, type WebhookAttemptLog, type WebhookEvent, type WebhookType } from '@modelriver/node';
+import { isPlainObject } from '../values.js';
+import { BoundedOrder } from './bounded-order.js';
 import { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
 import { postWebhook, type PostWebhookOutcome } from './post.js';
 import { normaliseRetrySchedule, normaliseTimeout } from './schedule.js';
@@ -9,9 +11,14 @@ import type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions } fro
 export interface CreateWebhookDispatcherOptions extends WebhookDispatcherOptions {
   /**
    * Delivered deliveries remembered for `get` and for ignoring a repeated `deliver` of the same
-   * id. Default 10 000; the oldest are forgotten first. Pending and dead ones are always kept.
+   * id. Default 10 000; the oldest are forgotten first. Pending ones are always kept.
    */
   maxDelivered?: number;
+  /**
+   * Dead-lettered deliveries kept (with their payload) for `deadLetters` and `replay`. Default
+   * 1 000; past it the one dead longest is forgotten, and can no longer be replayed.
+   */
+  maxDead?: number;
 }
 
 /** The dispatcher this module builds: the seam plus a lookup by id. */
@@ -21,6 +28,7 @@ export interface LocalWebhookDispatcher extends WebhookDispatcher {
 
 const USER_AGENT = 'ModelRiver-Gateway-Webhooks/0';
 const DEFAULT_MAX_DELIVERED = 10_000;
+const DEFAULT_MAX_DEAD = 1_000;
 
 interface Entry {
   /** Live object handed to callers; its state and attempts change as the delivery progresses. */
@@ -39,7 +47,8 @@ interface Entry {
  * Creates the gateway's webhook dispatcher (contract §3). `deliver` serialises the body once,
  * then every attempt signs those bytes afresh (its own `mr-timestamp`, the same delivery id) and
  * POSTs them; a 2xx within `timeoutMs` is success, anything else is retried after
- * `retryScheduleMs[i]`, and after the last retry the delivery is dead-lettered until `replay`.
+ * `retryScheduleMs[i]`, and after the last retry the delivery is dead-lettered until `replay`
+ * (the newest `maxDead` dead ones are kept, like the newest `maxDelivered` delivered ones).
  * Nothing here throws once created: network errors, timeouts and bad input become failed
  * attempts reported through `onAttempt`. The returned delivery objects are live (read-only for
  * callers): their `state` and `attempts` update as the delivery progresses. A second `deliver`
@@ -72,14 +81,14 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
   }
   const schedule = normaliseRetrySchedule(options.retryScheduleMs);
   const timeoutMs = normaliseTimeout(options.timeoutMs);
-  const maxDelivered = options.maxDelivered ?? DEFAULT_MAX_DELIVERED;
-  if (!Number.isInteger(maxDelivered) || maxDelivered < 0) {
-    throw new WebhookConfigError(WebhookConfigErrorCode.invalidOption, `maxDelivered must be a non-negative integer, got ${String(maxDelivered)}`);
-  }
+  // Settled deliveries are remembered in these, oldest first; what falls out is forgotten.
+  const settled = {
+    delivered: new BoundedOrder(countOption('maxDelivered', options.maxDelivered, DEFAULT_MAX_DELIVERED)),
+    dead: new BoundedOrder(countOption('maxDead', options.maxDead, DEFAULT_MAX_DEAD)),
+  };
   const now = options.now ?? Date.now;
 
   const entries = new Map<string, Entry>();
-  const deliveredOrder: string[] = [];
   const closing = new AbortController();
   let closed = false;
 
@@ -93,13 +102,7 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
 
   const settle = (entry: Entry, state: 'delivered' | 'dead'): void => {
     entry.delivery.state = state;
-    if (state === 'delivered') {
-      deliveredOrder.push(entry.delivery.id);
-      while (deliveredOrder.length > maxDelivered) {
-        const oldest = deliveredOrder.shift();
-        if (oldest !== undefined && entries.get(oldest)?.delivery.state === 'delivered') entries.delete(oldest);
-      }
-    }
+    for (const forgotten of settled[state].add(entry.delivery.id)) entries.delete(forgotten);
     notify(options.onSettled, entry.delivery);
   };
 
@@ -160,7 +163,7 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
 
   const deliver: WebhookDispatcher['deliver'] = (input) => {
     const body = (input as { body?: unknown } | undefined)?.body;
-    const bodyId = isRecord(body) ? body.id : undefined;
+    const bodyId = isPlainObject(body) ? body.id : undefined;
     const id = typeof bodyId === 'string' && bodyId.length > 0 ? bodyId : `invalid_${randomUUID()}`;
 
     // The same event handed over twice (a retried runner step, say) is one delivery.
@@ -169,7 +172,7 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
 
     const url = (input as { url?: unknown } | undefined)?.url;
     const channelId = (input as { channelId?: unknown } | undefined)?.channelId;
-    const bodyType = isRecord(body) ? body.type : undefined;
+    const bodyType = isPlainObject(body) ? body.type : undefined;
     const delivery: WebhookDelivery = {
       id,
       url: typeof url === 'string' ? url : String(url),
@@ -188,12 +191,14 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
 
   return {
     deliver,
-    deadLetters: () => [...entries.values()].filter((e) => e.delivery.state === 'dead').map((e) => e.delivery),
+    // Oldest dead first; every id in `settled.dead` has an entry (eviction deletes both).
+    deadLetters: () => [...settled.dead].map((id) => (entries.get(id) as Entry).delivery),
     replay(deliveryId) {
       const entry = entries.get(deliveryId);
       if (!entry) return undefined;
       // Pending deliveries are already in line and delivered ones are done: nothing to re-queue.
       if (entry.delivery.state === 'dead' && !closed) {
+        settled.dead.delete(deliveryId);
         entry.delivery.state = 'pending';
         entry.retriesUsed = 0;
         void attempt(entry);
@@ -213,6 +218,14 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
   };
 }
 
+function countOption(name: string, value: number | undefined, fallback: number): number {
+  const count = value ?? fallback;
+  if (!Number.isInteger(count) || count < 0) {
+    throw new WebhookConfigError(WebhookConfigErrorCode.invalidOption, `${name} must be a non-negative integer, got ${String(count)}`);
+  }
+  return count;
+}
+
 /** `signWebhook` is the authority on what it accepts; ask it once up front instead of per attempt. */
 function isUsableSecret(secret: unknown): secret is string {
   if (typeof secret !== 'string' || secret.length === 0) return false;
@@ -224,13 +237,9 @@ function isUsableSecret(secret: unknown): secret is string {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Returns why the input can never be delivered, or undefined when it can. */
 function checkInput(url: unknown, channelId: unknown, body: unknown, bodyId: unknown): string | undefined {
-  if (!isRecord(body)) return 'body must be a webhook event object';
+  if (!isPlainObject(body)) return 'body must be a webhook event object';
   if (typeof bodyId !== 'string' || bodyId.length === 0) return 'body.id must be a non-empty string';
   if (typeof channelId !== 'string' || channelId.length === 0) return 'channelId must be a non-empty string';
   if (typeof url !== 'string') return 'url must be a string';

@@ -1,3 +1,5 @@
+import { fetchFailureCause } from '../values.js';
+
 /** What one delivery attempt needs: the bytes and headers are prepared by the caller. */
 export interface PostWebhookInput {
   fetch: typeof fetch;
@@ -64,15 +66,9 @@ export async function postWebhook(input: PostWebhookInput): Promise<PostWebhookO
   }
 }
 
-/** Undici hides the useful part (ECONNREFUSED, ENOTFOUND…) in `cause`. */
 function describeFetchError(err: unknown): string {
   if (!(err instanceof Error)) return `network error: ${String(err)}`;
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause && typeof cause === 'object') {
-    const { code, message } = cause as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return `network error: ${code} (${message})`;
-    if (typeof code === 'string') return `network error: ${code}`;
-    if (typeof message === 'string') return `network error: ${message}`;
-  }
-  return `network error: ${err.message}`;
+  const { code, message } = fetchFailureCause(err);
+  if (code !== undefined && message !== undefined) return `network error: ${code} (${message})`;
+  return `network error: ${code ?? message ?? err.message}`;
 }

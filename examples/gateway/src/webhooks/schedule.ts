@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../timers.js';
 import { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
 
 /** Contract §3 default: retries after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h and 2 h. */
@@ -14,9 +15,6 @@ export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
 /** Default per-attempt timeout (contract §3: a 2xx must arrive within it). */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
-// Node clamps larger delays to 1 ms (with a warning), which would turn a long backoff into a
-// hot retry loop; refuse them instead.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Checks a retry schedule and returns a frozen copy, so a caller mutating its array later
