@@ -2,8 +2,8 @@ import express, { type ErrorRequestHandler } from 'express';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { close, listen, post } from '../../test/support/http.js';
-import { NOW_MS, OTHER_SECRET, SECRET, completedEvent, mrOnly, signedDelivery } from '../../test/support/webhook-fixtures.js';
-import { createWebhookHandler } from '../handler/webhook-handler.js';
+import { NOW_MS, OTHER_SECRET, SECRET, completedEvent, mrOnly, signedDelivery, standardOnly } from '../../test/support/webhook-fixtures.js';
+import { createWebhookHandler, type WebhookHandler } from '../handler/webhook-handler.js';
 import { getVerifiedWebhook, webhookMiddleware } from './express.js';
 
 const now = () => NOW_MS;
@@ -120,8 +120,33 @@ describe('webhookMiddleware (verify mode)', () => {
     expect((await post(`${base}/hook`, d.body, d.headers)).body).toEqual({ content: 'héllo — 🌊 日本' });
   });
 
-  it('needs a secret or a handler', () => {
-    expect(() => webhookMiddleware({} as never)).toThrow(expect.objectContaining({ code: 'invalid_secret' }));
+  it('needs a usable secret or a handler, checked at creation', () => {
+    for (const options of [{}, { secret: '' }, { secrets: [] }, { secret: undefined as unknown as string }]) {
+      expect(() => webhookMiddleware(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'invalid_secret', message: expect.stringContaining('webhookMiddleware') }),
+      );
+    }
+    expect(() => webhookMiddleware({ secret: SECRET, toleranceSec: -1 })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+  });
+
+  it('verifies a webhook-signature header sent twice (Node joins the repeats with ", "), the valid one last', async () => {
+    const app = express();
+    app.post('/hook', webhookMiddleware({ secret: SECRET, now }), (req, res) => void res.json({ joined: req.headers['webhook-signature'] }));
+    const base = await start(app);
+    const d = signedDelivery(completedEvent());
+    const other = signedDelivery(completedEvent(), { secret: OTHER_SECRET }).headers['webhook-signature'];
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const headers = { ...standardOnly(d.headers), 'content-type': 'application/json', 'webhook-signature': [other, d.headers['webhook-signature']] };
+      const req = httpRequest(`${base}/hook`, { method: 'POST', headers }, (r) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c));
+        r.on('end', () => resolve({ status: r.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      req.end(d.body);
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ joined: `${other}, ${d.headers['webhook-signature']}` });
   });
 
   it('getVerifiedWebhook says what to mount when nothing was verified', () => {
@@ -141,5 +166,33 @@ describe('webhookMiddleware (handler mode)', () => {
     expect(onCompleted).toHaveBeenCalledOnce();
     const bad = await post(`${base}/hook`, `${d.body}\n`, d.headers);
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_signature' } } });
+  });
+
+  it('passes a rejecting handler\'s error to next, with no unhandled rejection', async () => {
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const failing: WebhookHandler = {
+        handle: () => Promise.reject(new Error('store unreachable')),
+        dispatch: () => Promise.reject(new Error('unused')),
+      };
+      const seen: unknown[] = [];
+      const app = express();
+      app.post('/hook', webhookMiddleware({ handler: failing }));
+      const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+        seen.push(err);
+        res.status(503).json({ error: { code: 'custom', message: (err as Error).message } });
+      };
+      app.use(onError);
+      const base = await start(app);
+      const d = signedDelivery(completedEvent());
+      expect(await post(`${base}/hook`, d.body, d.headers)).toEqual({ status: 503, body: { error: { code: 'custom', message: 'store unreachable' } } });
+      expect(seen).toHaveLength(1);
+      // An unhandled rejection is reported after the current macrotask: give it one.
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
   });
 });

@@ -2,12 +2,12 @@
  * Express (4 and 5) adapter: a middleware that reads the raw body from the request stream
  * itself, so it needs no `express.raw()` and notices when a JSON parser got there first.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { WebhookHandler } from '../handler/webhook-handler.js';
-import { errorResult } from '../handler/webhook-handler.js';
+import { endpointKeys, errorResult } from '../handler/webhook-handler.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
-import { verifyWebhook } from '../webhooks/verify.js';
-import type { VerifiedWebhook, VerifyWebhookOptions, WebhookSecretOptions } from '../webhooks/verify-core.js';
+import { verifyWithKeys } from '../webhooks/verify.js';
+import type { VerifiedWebhook, WebhookSecretOptions } from '../webhooks/verify-core.js';
 import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, declaredTooLarge } from './raw-body.js';
 
 /** The request as the middleware sees it (Express's `Request` fits). */
@@ -20,8 +20,10 @@ export interface WebhookRequest extends IncomingMessage {
 /** Options of {@link webhookMiddleware}: a handler (answers the request) or secrets (verify, then `next()`). */
 export type ExpressWebhookOptions = { /** Default 1 MiB; larger bodies get 413. */ maxBodyBytes?: number } & (
   | { /** Answers the delivery itself with this handler (from `createWebhookHandler`). */ handler: WebhookHandler }
-  | (WebhookSecretOptions & { toleranceSec?: number; now?: () => number; handler?: undefined })
+  | VerifyModeOptions
 );
+
+type VerifyModeOptions = WebhookSecretOptions & { toleranceSec?: number; now?: () => number; handler?: undefined };
 
 type Next = (error?: unknown) => void;
 
@@ -31,12 +33,14 @@ const PARSED_HINT =
 /**
  * Express middleware for the webhook route. It reads the raw body itself (with a size limit:
  * 413 above it) — do not put `express.json()` in front of it; if a parser already consumed
- * the body it passes a 500 `body_already_parsed` error (with a hint) to `next`.
+ * the body it passes a 500 `body_already_parsed` error (with a hint) to `next`, as it does
+ * with any error the handler throws.
  *
  * - With `{ handler }`: answers the delivery (200, or the error's status with `{error:{code,message}}`).
  * - With `{ secret | secrets }`: verifies, sets `req.modelriverWebhook` (read it with
  *   {@link getVerifiedWebhook}) and `req.body` (the event), then calls `next()`; a bad delivery
- *   gets 400 `{error:{code,message}}`.
+ *   gets 400 `{error:{code,message}}`. The secret(s) are checked and decoded once, here: without
+ *   a handler, a missing or empty secret throws `invalid_secret` at once.
  *
  * @example
  * ```ts
@@ -49,10 +53,9 @@ const PARSED_HINT =
  * ```
  */
 export function webhookMiddleware(options: ExpressWebhookOptions): (req: WebhookRequest, res: ServerResponse, next: Next) => void {
-  const handler = options.handler;
-  if (!handler && options.secret === undefined && options.secrets === undefined) {
-    throw new WebhookVerificationError('invalid_secret', 'webhookMiddleware needs { secret }, { secrets } or { handler }.');
-  }
+  const handler = options?.handler;
+  // Verify mode checks and decodes its secrets once, here; a handler did so when it was created.
+  const verify = options?.handler ? null : verifier(options);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   return (req, res, next) => {
@@ -61,38 +64,49 @@ export function webhookMiddleware(options: ExpressWebhookOptions): (req: Webhook
       next(new WebhookVerificationError('body_already_parsed', 'A body parser consumed the request before webhookMiddleware.', PARSED_HINT));
       return;
     }
-    readRawBody(req, limit).then(
-      async (raw) => {
-        if (handler) {
-          const result = await handler.handle({ body: raw, headers: req.headers });
-          sendJson(res, result.status, result.body);
-          return;
-        }
-        let verified: VerifiedWebhook;
-        try {
-          verified = verifyWebhook({ ...(options as VerifyWebhookOptions), body: raw, headers: req.headers });
-        } catch (error) {
-          const { status, body } = errorResult(error);
-          sendJson(res, status, body);
-          return;
-        }
-        req.modelriverWebhook = verified;
-        req.body = verified.event;
-        // Tells any body parser mounted later that the body was read.
-        (req as { _body?: boolean })._body = true;
-        next();
-      },
-      (error: unknown) => {
-        if (error instanceof WebhookVerificationError) {
-          if (error.code === 'body_too_large') res.setHeader('connection', 'close');
-          const { status, body } = errorResult(error);
-          sendJson(res, status, body);
-        } else {
-          next(error);
-        }
-      },
-    );
+    readRawBody(req, limit)
+      .then(
+        async (raw) => {
+          if (handler) {
+            const result = await handler.handle({ body: raw, headers: req.headers });
+            sendJson(res, result.status, result.body);
+            return;
+          }
+          let verified: VerifiedWebhook;
+          try {
+            verified = verify!(raw, req.headers);
+          } catch (error) {
+            const { status, body } = errorResult(error);
+            sendJson(res, status, body);
+            return;
+          }
+          req.modelriverWebhook = verified;
+          req.body = verified.event;
+          // Tells any body parser mounted later that the body was read.
+          (req as { _body?: boolean })._body = true;
+          next();
+        },
+        (error: unknown) => {
+          if (error instanceof WebhookVerificationError) {
+            if (error.code === 'body_too_large') res.setHeader('connection', 'close');
+            const { status, body } = errorResult(error);
+            sendJson(res, status, body);
+          } else {
+            next(error);
+          }
+        },
+      )
+      // `handle` is documented never to reject, but a custom WebhookHandler may: Express gets the error, not the process.
+      .catch(next);
   };
+}
+
+/** Verify mode: the secrets checked and decoded once, then a verifier per delivery. */
+function verifier(options: VerifyModeOptions | undefined): (body: Uint8Array, headers: IncomingHttpHeaders) => VerifiedWebhook {
+  const keys = endpointKeys(options, 'webhookMiddleware (without { handler })');
+  const toleranceSec = options?.toleranceSec;
+  const now = options?.now;
+  return (body, headers) => verifyWithKeys({ toleranceSec, now, body, headers }, keys);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorResult, type WebhookHandler } from '../handler/webhook-handler.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
-import { DEFAULT_MAX_BODY_BYTES } from './raw-body.js';
+import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, unreadableBody } from './raw-body.js';
 
 /** Options of {@link fastifyWebhookPlugin} (besides Fastify's own `prefix`). */
 export interface FastifyWebhookPluginOptions {
@@ -63,11 +63,7 @@ export async function fastifyWebhookPlugin(fastify: FastifyInstanceLike, options
   fastify.setErrorHandler((error, _request, reply) => {
     const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413;
     const result = errorResult(
-      tooLarge
-        ? new WebhookVerificationError('body_too_large', `The body is larger than the ${bodyLimit}-byte limit.`)
-        : (error.statusCode ?? 500) < 500
-          ? new WebhookVerificationError('invalid_body', 'The request body could not be read.')
-          : error,
+      tooLarge ? bodyTooLarge(bodyLimit) : (error.statusCode ?? 500) < 500 ? unreadableBody() : error,
     );
     return reply.code(result.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(result.body));
   });

@@ -44,10 +44,25 @@ describe('createFetchWebhookHandler', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'body_already_parsed', hint: expect.stringContaining('once') } });
   });
 
-  it('answers 413 above maxBodyBytes, declared or streamed', async () => {
+  it('answers 413 on a declared Content-Length above maxBodyBytes, without reading the body', async () => {
     const handle = createFetchWebhookHandler({ secret: SECRET, now, maxBodyBytes: 32 });
     const d = signedDelivery(completedEvent());
-    expect((await handle(request(d.body, d.headers))).status).toBe(413);
+    // The body itself is under the limit: only the declared length can trip it (read, it would be a 400 bad_signature).
+    const req = request('{"tiny":1}', { ...d.headers, 'content-length': '1000' });
+    expect(req.headers.get('content-length')).toBe('1000');
+    const res = await handle(req);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'body_too_large' } });
+    expect(req.bodyUsed).toBe(false);
+  });
+
+  it('answers 413 above maxBodyBytes while reading a body with no Content-Length', async () => {
+    const handle = createFetchWebhookHandler({ secret: SECRET, now, maxBodyBytes: 32 });
+    const d = signedDelivery(completedEvent());
+    // A string body gets no content-length header from `new Request`: the limit trips while reading.
+    const plain = request(d.body, d.headers);
+    expect(plain.headers.get('content-length')).toBeNull();
+    expect((await handle(plain)).status).toBe(413);
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
         for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode('z'.repeat(20)));
@@ -57,6 +72,29 @@ describe('createFetchWebhookHandler', () => {
     const streamed = await handle(new Request('http://receiver.test/', { method: 'POST', body: stream, headers: d.headers, duplex: 'half' } as RequestInit));
     expect(streamed.status).toBe(413);
     expect(await streamed.json()).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+
+  it('verifies on node:crypto by default where it exists, and on WebCrypto with verify: "async"', async () => {
+    const d = signedDelivery(completedEvent());
+    const sync = createFetchWebhookHandler({ secret: SECRET, now, store: false });
+    const async = createFetchWebhookHandler({ secret: SECRET, now, store: false, verify: 'async' });
+    expect((await async(request(d.body, d.headers))).status).toBe(200);
+    // Without WebCrypto only the node:crypto path can verify: the default still answers 200.
+    vi.stubGlobal('crypto', {});
+    try {
+      expect((await sync(request(d.body, d.headers))).status).toBe(200);
+      const res = await async(request(d.body, d.headers));
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: { code: 'unsupported_runtime' } });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('refuses a missing or empty secret at creation with invalid_secret', () => {
+    for (const options of [{}, { secret: '' }, { secrets: [] }]) {
+      expect(() => createFetchWebhookHandler(options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'invalid_secret' }));
+    }
   });
 
   it('answers 405 to anything but POST', async () => {

@@ -1,10 +1,11 @@
 /**
  * Fetch adapter (`Request` → `Response`): Next.js App Router route handlers, Hono, Bun,
- * Deno, Cloudflare Workers. Verifies with WebCrypto, so it runs where node:crypto does not.
+ * Deno, Cloudflare Workers. Like every handler it verifies on `node:crypto` where the runtime
+ * has it (faster) and on WebCrypto where it does not, so it runs everywhere.
  */
 import { createWebhookHandler, errorResult, type WebhookHandlerOptions } from '../handler/webhook-handler.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
-import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, declaredTooLarge, readStreamLimited } from './raw-body.js';
+import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, declaredTooLarge, readStreamLimited, unreadableBody } from './raw-body.js';
 
 /** Options of {@link createFetchWebhookHandler}. */
 export type FetchWebhookHandlerOptions = WebhookHandlerOptions & {
@@ -14,9 +15,10 @@ export type FetchWebhookHandlerOptions = WebhookHandlerOptions & {
 
 /**
  * A `(request: Request) => Promise<Response>` webhook endpoint built on
- * {@link createWebhookHandler} with WebCrypto verification. Give it the untouched `Request`:
- * a body already read (`await req.json()`) can be read only once and is answered with
- * 500 `body_already_parsed`.
+ * {@link createWebhookHandler} (same options; `verify` defaults to `node:crypto` where it exists,
+ * else WebCrypto). Give it the untouched `Request`: a body already read (`await req.json()`)
+ * can be read only once and is answered with 500 `body_already_parsed`. A missing or empty
+ * secret throws `invalid_secret` here, at creation.
  *
  * @example
  * ```ts
@@ -26,7 +28,7 @@ export type FetchWebhookHandlerOptions = WebhookHandlerOptions & {
  * ```
  */
 export function createFetchWebhookHandler(options: FetchWebhookHandlerOptions): (request: Request) => Promise<Response> {
-  const handler = createWebhookHandler({ verify: 'async', ...options });
+  const handler = createWebhookHandler(options);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   return async (request) => {
@@ -51,7 +53,7 @@ export function createFetchWebhookHandler(options: FetchWebhookHandlerOptions): 
       raw = await readStreamLimited(request.body, limit);
     } catch (error) {
       const { status, body } = errorResult(
-        error instanceof WebhookVerificationError ? error : new WebhookVerificationError('invalid_body', 'The request body could not be read.'),
+        error instanceof WebhookVerificationError ? error : unreadableBody(),
       );
       return json(status, body);
     }

@@ -12,6 +12,11 @@ export function bodyTooLarge(limit: number): WebhookVerificationError {
   return new WebhookVerificationError('body_too_large', `The body is larger than the ${limit}-byte limit.`);
 }
 
+/** The `invalid_body` error (400) for a body the framework or the stream could not deliver. */
+export function unreadableBody(): WebhookVerificationError {
+  return new WebhookVerificationError('invalid_body', 'The request body could not be read.');
+}
+
 /** A declared `Content-Length` above the limit, so a too-large body can be refused unread. */
 export function declaredTooLarge(contentLength: string | null | undefined, limit: number): boolean {
   const n = Number(contentLength);

@@ -131,6 +131,21 @@ describe('one overall deadline', () => {
     expect(await result).toBeInstanceOf(TimeoutError);
   });
 
+  it('refuses a timeoutMs no timer can wait (Infinity, above 2^31 − 1 ms) rather than timing out at once', async () => {
+    api.route('post', '/v1/ai', ok);
+    for (const timeoutMs of [Infinity, 2 ** 31, 1e12, Number.NaN, -1]) {
+      await expect(client({ timeoutMs }).mr.ai.sync(body), String(timeoutMs)).rejects.toMatchObject({
+        name: 'ModelRiverError',
+        code: 'invalid_argument',
+        message: expect.stringContaining('2147483647'),
+      });
+      await expect(client().mr.ai.sync(body, { timeoutMs }), String(timeoutMs)).rejects.toMatchObject({ code: 'invalid_argument' });
+    }
+    expect(api.recorded).toHaveLength(0);
+    // The largest delay a timer can wait is accepted.
+    await expect(client({ timeoutMs: 2 ** 31 - 1 }).mr.ai.sync(body)).resolves.toEqual(okAnswer);
+  });
+
   it('a deadline in the middle of a real backoff wait ends it with TimeoutError', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let answered = 0;

@@ -17,7 +17,7 @@ export interface ModelRiverOptions {
   apiKey?: string;
   /** The gateway's HTTP base URL. Default: `process.env.MODELRIVER_BASE_URL`, else `https://api.modelriver.com`. */
   baseUrl?: string;
-  /** Overall deadline of a call, every attempt and wait included. Default 60 000. */
+  /** Overall deadline of a call, every attempt and wait included, in ms in (0, 2 147 483 647]. Default 60 000. */
   timeoutMs?: number;
   /** Retries after the first attempt (on 408/409/429/5xx and connection errors). Default 2. */
   maxRetries?: number;

@@ -2,13 +2,19 @@
  * When to retry an API call and how long to wait: pure functions, so the policy is tested
  * without a network or a clock.
  */
+import { backoffDelay as jitteredBackoff, type BackoffOptions } from '@modelriver/client';
 
 /** First backoff cap and the largest backoff, in ms. */
 export const BACKOFF = { initialMs: 500, maxMs: 8_000 } as const;
 
+// The API client's policy in the terms of @modelriver/client's backoff (shared with its reconnects).
+// Only the delay fields are read; the attempt limit is `maxRetries` and uptime does not apply.
+const API_BACKOFF: BackoffOptions = { initialDelayMs: BACKOFF.initialMs, maxDelayMs: BACKOFF.maxMs, factor: 2, maxAttempts: Infinity, minUptimeMs: 0 };
+
 /**
  * Exponential backoff with full jitter: a uniform wait in `[0, min(max, initial·2^retry))`,
- * so that many clients retrying after one outage do not retry in step.
+ * so that many clients retrying after one outage do not retry in step. `@modelriver/client`'s
+ * `backoffDelay` with this client's 500 ms / 8 s policy.
  *
  * @example
  * ```ts
@@ -17,8 +23,7 @@ export const BACKOFF = { initialMs: 500, maxMs: 8_000 } as const;
  * ```
  */
 export function backoffDelay(retry: number, random: () => number): number {
-  const cap = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** retry);
-  return Math.floor(Math.min(Math.max(random(), 0), 1) * cap);
+  return jitteredBackoff(retry, API_BACKOFF, random);
 }
 
 /**

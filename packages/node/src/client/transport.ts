@@ -16,7 +16,11 @@ import { backoffDelay, isRetryableStatus, parseRetryAfter } from './retry-policy
 export interface RequestOptions {
   /** Cancels the call at once, including a wait between attempts. */
   signal?: AbortSignal;
-  /** Overall deadline of the call, every attempt and wait included. Default: the client's `timeoutMs`. */
+  /**
+   * Overall deadline of the call, every attempt and wait included. Default: the client's `timeoutMs`.
+   * A number of ms in (0, 2 147 483 647] (about 24.8 days, the most a timer can wait); anything
+   * else, `Infinity` included, throws `invalid_argument`: there is no "no deadline".
+   */
   timeoutMs?: number;
   /** Sent as `Idempotency-Key` on every attempt of this call. Default: a fresh UUID per call. */
   idempotencyKey?: string;
@@ -43,6 +47,9 @@ export interface ApiCall {
   url: string;
   body?: unknown;
 }
+
+/** The longest `timeoutMs`: timers fire after about 1 ms for anything above 2^31 − 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 // Abort reasons that tell our own deadline from the caller's signal.
 const DEADLINE = Symbol('deadline');
@@ -82,8 +89,12 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 export async function send<T>(config: TransportConfig, call: ApiCall, options: RequestOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? config.timeoutMs;
   const maxRetries = options.maxRetries ?? config.maxRetries;
-  if (!(timeoutMs > 0) || !Number.isInteger(maxRetries) || maxRetries < 0) {
-    throw new ModelRiverError('timeoutMs must be > 0 and maxRetries an integer ≥ 0.', { code: 'invalid_argument' });
+  // Infinity (or any delay past 2^31 − 1 ms) would make setTimeout fire at once: an instant TimeoutError.
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new ModelRiverError(`timeoutMs must be a number of ms in (0, ${MAX_TIMEOUT_MS}], got ${String(timeoutMs)}.`, { code: 'invalid_argument' });
+  }
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new ModelRiverError(`maxRetries must be an integer >= 0, got ${String(maxRetries)}.`, { code: 'invalid_argument' });
   }
   const redact = redactor(config.apiKey);
   if (options.signal?.aborted) throw aborted(options.signal);

@@ -2,6 +2,7 @@
  * Remembers which webhook deliveries were handled, so a redelivery (the gateway retries until
  * it sees a 2xx, and a 2xx can be lost on the way back) does not run the handlers twice.
  */
+import { ModelRiverError } from '../client/errors.js';
 
 /**
  * Where handled delivery ids are kept. The default is in memory (one process); pass one
@@ -25,7 +26,8 @@ export interface MemoryIdempotencyStoreOptions {
 }
 
 /**
- * An in-memory LRU of handled delivery ids with a time window.
+ * An in-memory LRU of handled delivery ids with a time window. `maxEntries` must be a positive
+ * integer and `ttlMs` a positive finite number, else it throws `ModelRiverError` `invalid_argument`.
  *
  * @example
  * ```ts
@@ -36,6 +38,14 @@ export interface MemoryIdempotencyStoreOptions {
 export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): WebhookIdempotencyStore {
   const maxEntries = options.maxEntries ?? 10_000;
   const ttlMs = options.ttlMs ?? 24 * 3_600_000;
+  // NaN or Infinity would make the store unbounded, 0 or less make it forget at once: both
+  // silently re-run handlers on redeliveries, so refuse them here.
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
+    throw new ModelRiverError(`maxEntries must be a positive integer, got ${String(maxEntries)}.`, { code: 'invalid_argument' });
+  }
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new ModelRiverError(`ttlMs must be a positive finite number of ms, got ${String(ttlMs)}.`, { code: 'invalid_argument' });
+  }
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order: its first key is always the oldest entry.
   const seen = new Map<string, number>();

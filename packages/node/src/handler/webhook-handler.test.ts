@@ -4,6 +4,7 @@ import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
 import {
   NOW_MS,
   NOW_SEC,
+  OTHER_SECRET,
   SECRET,
   aiGeneratedEvent,
   completedEvent,
@@ -11,6 +12,7 @@ import {
   signedDelivery,
 } from '../../test/support/webhook-fixtures.js';
 import { ModelRiver } from '../client/model-river.js';
+import { WebhookVerificationError } from '../webhooks/errors.js';
 import type { WebhookEvent } from '../wire.js';
 import { createMemoryIdempotencyStore } from './idempotency-store.js';
 import { createWebhookHandler, type WebhookHandlerOptions } from './webhook-handler.js';
@@ -83,6 +85,35 @@ describe('createWebhookHandler: dispatch', () => {
     expect(attempts).toBe(2);
   });
 
+  it('refuses a missing or empty secret at creation with invalid_secret, saying how to fix it', () => {
+    const bad: unknown[] = [{}, { secret: '' }, { secret: undefined }, { secrets: [] }, { secrets: [''] }, { secrets: [SECRET, 7] }, undefined];
+    for (const options of bad) {
+      let error: unknown;
+      try {
+        createWebhookHandler(options as WebhookHandlerOptions);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(WebhookVerificationError);
+      expect(error).toMatchObject({ code: 'invalid_secret', message: expect.stringContaining('createWebhookHandler needs secret') });
+      expect((error as WebhookVerificationError).hint).toContain('MODELRIVER_WEBHOOK_SECRET');
+    }
+  });
+
+  it('refuses a negative or non-numeric toleranceSec at creation', () => {
+    for (const toleranceSec of [-1, Number.NaN, '300']) {
+      expect(() => handler({ toleranceSec: toleranceSec as number })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    }
+  });
+
+  it('checks and decodes the secrets once, at creation', async () => {
+    const secrets = [SECRET];
+    const h = createWebhookHandler({ secrets, now });
+    // Were the secrets read per delivery, this would verify against OTHER_SECRET and answer 400.
+    secrets[0] = OTHER_SECRET;
+    expect((await deliver(h, completedEvent())).status).toBe(200);
+  });
+
   it('can verify with WebCrypto', async () => {
     const onCompleted = vi.fn();
     expect((await deliver(handler({ verify: 'async', onCompleted }), completedEvent())).status).toBe(200);
@@ -128,6 +159,20 @@ describe('createWebhookHandler: idempotency', () => {
     store.add('c');
     store.add('d');
     expect([store.has('b'), store.has('c'), store.has('d')]).toEqual([false, true, true]);
+  });
+
+  it('refuses a maxEntries or ttlMs that would make the store unbounded or forgetful', () => {
+    for (const maxEntries of [0, -1, 1.5, Number.NaN, Infinity]) {
+      expect(() => createMemoryIdempotencyStore({ maxEntries }), String(maxEntries)).toThrow(
+        expect.objectContaining({ name: 'ModelRiverError', code: 'invalid_argument', message: expect.stringContaining('maxEntries') }),
+      );
+    }
+    for (const ttlMs of [0, -5, Number.NaN, Infinity, '60000']) {
+      expect(() => createMemoryIdempotencyStore({ ttlMs: ttlMs as number }), String(ttlMs)).toThrow(
+        expect.objectContaining({ name: 'ModelRiverError', code: 'invalid_argument', message: expect.stringContaining('ttlMs') }),
+      );
+    }
+    expect(() => createMemoryIdempotencyStore({ maxEntries: 1, ttlMs: 0.5 })).not.toThrow();
   });
 
   it('uses an injected store, or none', async () => {

@@ -10,9 +10,9 @@ import type { WebhookBody } from '../webhooks/body.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
 import type { WebhookHeaders } from '../webhooks/headers.js';
 import { loadNodeCrypto } from '../webhooks/node-crypto.js';
-import { verifyWebhook } from '../webhooks/verify.js';
-import { verifyWebhookAsync } from '../webhooks/verify-async.js';
-import type { VerifiedWebhook, VerifyWebhookOptions, WebhookSecretOptions } from '../webhooks/verify-core.js';
+import { verifyWithKeys } from '../webhooks/verify.js';
+import { verifyWithKeysAsync } from '../webhooks/verify-async.js';
+import { secretKeys, type SecretKeys, type VerifiedWebhook, type WebhookSecretOptions } from '../webhooks/verify-core.js';
 import { createMemoryIdempotencyStore, type WebhookIdempotencyStore } from './idempotency-store.js';
 
 export type CompletedWebhook = Extract<WebhookEvent, { type: 'task.completed' }>;
@@ -91,6 +91,10 @@ const MAX_PENDING_CALLBACKS = 1_000;
  * returns to the gateway's callback (with retries and one idempotency key derived from the
  * delivery id) before answering 200. A failing callback answers 500 so the gateway redelivers.
  *
+ * The secret(s) are checked and decoded once, here: a missing or empty secret (typically an
+ * unset environment variable) throws a {@link WebhookVerificationError} `invalid_secret` at
+ * once rather than answering every delivery 500. There is no environment fallback: pass it.
+ *
  * @example
  * ```ts
  * const handler = createWebhookHandler({
@@ -103,6 +107,7 @@ const MAX_PENDING_CALLBACKS = 1_000;
  * ```
  */
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  const keys = endpointKeys(options, 'createWebhookHandler');
   if (options.onAiGenerated && !options.client) {
     throw new ModelRiverError('onAiGenerated needs a ModelRiver `client` to post the callback with.', { code: 'invalid_argument' });
   }
@@ -189,8 +194,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     async handle(request) {
       let verified: VerifiedWebhook;
       try {
-        const verifyOptions = { ...secretsOf(options), toleranceSec: options.toleranceSec, now: options.now, body: request.body, headers: request.headers } as VerifyWebhookOptions;
-        verified = useAsync ? await verifyWebhookAsync(verifyOptions) : verifyWebhook(verifyOptions);
+        const delivery = { toleranceSec: options.toleranceSec, now: options.now, body: request.body, headers: request.headers };
+        verified = useAsync ? await verifyWithKeysAsync(delivery, keys) : verifyWithKeys(delivery, keys);
       } catch (error) {
         report(error);
         return errorResult(error);
@@ -209,6 +214,30 @@ export function errorResult(error: unknown): WebhookHandlerResult {
   return { status: 500, body: { error: { code: 'internal_error', message: 'The webhook could not be processed.' } } };
 }
 
-function secretsOf(options: WebhookSecretOptions): WebhookSecretOptions {
-  return options.secrets ? { secrets: options.secrets } : { secret: options.secret as string };
+/**
+ * Checks a long-lived endpoint's secret(s) and tolerance at creation and decodes the keys once.
+ * Throws `invalid_secret` (or `invalid_options`) naming `where`, so a missing secret stops the
+ * app at start-up instead of every delivery being answered 500 and redelivered for hours.
+ *
+ * @example
+ * ```ts
+ * const keys = endpointKeys(options, 'createWebhookHandler');
+ * ```
+ */
+export function endpointKeys(options: Partial<WebhookSecretOptions> & { toleranceSec?: number } | undefined, where: string): SecretKeys {
+  let keys: SecretKeys;
+  try {
+    keys = secretKeys(options ?? {});
+  } catch {
+    throw new WebhookVerificationError(
+      'invalid_secret',
+      `${where} needs secret: "whsec_…" or secrets: ["whsec_…", …] (non-empty strings).`,
+      'Pass the endpoint\'s signing secret, e.g. process.env.MODELRIVER_WEBHOOK_SECRET: is that variable set where this runs?',
+    );
+  }
+  const tolerance = options?.toleranceSec;
+  if (tolerance !== undefined && !(typeof tolerance === 'number' && tolerance >= 0)) {
+    throw new WebhookVerificationError('invalid_options', `${where}: toleranceSec must be a number >= 0 (seconds), got ${String(tolerance)}.`);
+  }
+  return keys;
 }

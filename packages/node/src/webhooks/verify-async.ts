@@ -6,10 +6,12 @@ import {
   settleSignature,
   withEvent,
   type PlannedKey,
+  type SecretKeys,
   type VerificationPlan,
   type VerifiedSignature,
   type VerifiedWebhook,
   type VerifyWebhookOptions,
+  type WebhookDelivery,
 } from './verify-core.js';
 
 /**
@@ -27,6 +29,22 @@ import {
  */
 export async function verifyWebhookAsync(options: VerifyWebhookOptions): Promise<VerifiedWebhook> {
   const plan = planVerification(options);
+  return withEvent(plan, await check(plan));
+}
+
+/**
+ * {@link verifyWebhookAsync} with HMAC keys prepared once by `secretKeys` instead of the
+ * options' secrets: for long-lived endpoints. Internal (not exported by the package).
+ *
+ * @example
+ * ```ts
+ * const keys = secretKeys({ secrets });
+ * const verified = await verifyWithKeysAsync({ body, headers }, keys);
+ * ```
+ */
+export async function verifyWithKeysAsync(options: WebhookDelivery, keys: SecretKeys): Promise<VerifiedWebhook> {
+  // Repeated from verifyWebhookAsync rather than shared, so the public entry's bundle stays as small as before.
+  const plan = planVerification(options, keys);
   return withEvent(plan, await check(plan));
 }
 

@@ -14,8 +14,8 @@ export type WebhookSecretOptions =
   | { secret: string; secrets?: undefined }
   | { secrets: readonly string[]; secret?: undefined };
 
-/** Options of {@link verifyWebhook} and {@link verifyWebhookAsync}. */
-export type VerifyWebhookOptions = WebhookSecretOptions & {
+/** Everything {@link VerifyWebhookOptions} holds besides the secret(s). */
+export interface WebhookDelivery {
   /** The raw body exactly as received (text or bytes), never a parsed object. */
   body: WebhookBody;
   /** Request headers: a plain object in any letter case, or a Fetch `Headers`. */
@@ -24,7 +24,10 @@ export type VerifyWebhookOptions = WebhookSecretOptions & {
   toleranceSec?: number;
   /** Clock in epoch ms. Default `Date.now`. */
   now?: () => number;
-};
+}
+
+/** Options of {@link verifyWebhook} and {@link verifyWebhookAsync}. */
+export type VerifyWebhookOptions = WebhookSecretOptions & WebhookDelivery;
 
 /** Which header set a delivery was verified with. */
 export type WebhookScheme = 'mr' | 'standard';
@@ -68,15 +71,35 @@ export interface PlannedKey {
   key: string | Uint8Array;
 }
 
+/** The secrets checked and turned into HMAC keys per scheme: done once by long-lived endpoints. */
+export interface SecretKeys {
+  /** Secrets that decode as `whsec_<base64>`, with their decoded bytes. */
+  standard: PlannedKey[];
+  /** Every secret, used as is (its UTF-8 bytes). */
+  mr: PlannedKey[];
+}
+
 const TIMESTAMP = /^\d{1,15}$/;
 const HEX = /^[0-9a-f]+$/;
 
-/** Validates everything that needs no crypto and says what to hash. Throws {@link WebhookVerificationError}. */
-export function planVerification(options: VerifyWebhookOptions): VerificationPlan {
+/**
+ * Checks the `secret`/`secrets` option (else `invalid_secret`) and derives the HMAC keys of
+ * both schemes, decoding `whsec_` secrets once.
+ */
+export function secretKeys(options: Partial<WebhookSecretOptions>): SecretKeys {
+  const secrets = secretList(options);
+  return { standard: keysFor(secrets, standardWebhooksKey), mr: keysFor(secrets, (s) => s) };
+}
+
+/**
+ * Validates everything that needs no crypto and says what to hash. Throws {@link WebhookVerificationError}.
+ * `keys` (from {@link secretKeys}) replaces the options' secrets.
+ */
+export function planVerification(options: WebhookDelivery & Partial<WebhookSecretOptions>, keys?: SecretKeys): VerificationPlan {
   if (!options || typeof options !== 'object') {
     throw new WebhookVerificationError('invalid_options', 'Options must be { body, headers, secret }.');
   }
-  const secrets = secretList(options);
+  keys ??= secretKeys(options);
   const tolerance = options.toleranceSec ?? 300;
   if (typeof tolerance !== 'number' || !(tolerance >= 0)) {
     throw new WebhookVerificationError('invalid_options', 'toleranceSec must be >= 0.');
@@ -94,7 +117,7 @@ export function planVerification(options: VerifyWebhookOptions): VerificationPla
   }
 
   // The Standard Webhooks signature also covers the delivery id, so prefer it when usable.
-  const standardKeys = hasStandard ? keysFor(secrets, standardWebhooksKey) : [];
+  const standardKeys = hasStandard ? keys.standard : [];
   const scheme = standardKeys.length ? 'standard' : hasMr ? 'mr' : null;
   if (!scheme) {
     throw new WebhookVerificationError('invalid_secret', 'webhook-* headers need a "whsec_<base64>" secret.');
@@ -125,7 +148,7 @@ export function planVerification(options: VerifyWebhookOptions): VerificationPla
     body,
     scheme,
     prefix: `${timestamp}.`,
-    keys: keysFor(secrets, (s) => s),
+    keys: keys.mr,
     encoding: 'hex',
     signatures: mrSignatures(h['mr-signature']!),
     timestamp,
@@ -158,7 +181,7 @@ export function withEvent(plan: VerificationPlan, check: VerifiedSignature): Ver
   return { ...check, event, webhookId: event.id };
 }
 
-function secretList(options: WebhookSecretOptions): readonly string[] {
+function secretList(options: Partial<WebhookSecretOptions>): readonly string[] {
   const list = options.secrets ?? (options.secret === undefined ? undefined : [options.secret]);
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s.length > 0)) {
     throw new WebhookVerificationError('invalid_secret', 'Give secret: "whsec_…" or secrets: ["whsec_…", …].');
@@ -183,7 +206,9 @@ function parseTimestamp(value: string, scheme: WebhookScheme): number {
 }
 
 function standardSignatures(header: string): string[] {
-  const entries = header.split(' ').filter((e) => e.includes(','));
+  // Entries are space-separated; a repeated header joined by Node or Fetch also puts a comma
+  // between them ("v1,a, v1,b"). Base64 never holds a comma or a space, so the split is safe.
+  const entries = header.split(/,?\s+/).filter((e) => e.includes(','));
   if (!entries.length) {
     throw new WebhookVerificationError('invalid_header', 'webhook-signature is not "v1,<base64> …".');
   }

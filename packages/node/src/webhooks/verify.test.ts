@@ -99,7 +99,7 @@ describe.each(variants)('%s', (_name, verify) => {
     expect((await verify({ body, headers: shouting, secret: SECRET, now })).scheme).toBe('mr');
   });
 
-  it('accepts header values given as arrays (Node joins repeated signature headers)', async () => {
+  it('accepts header values given as arrays (e.g. Node\'s req.headersDistinct), a signature list split over them', async () => {
     const { body, headers } = signedDelivery(completedEvent());
     const h = {
       'webhook-id': [headers['webhook-id']],
@@ -108,6 +108,25 @@ describe.each(variants)('%s', (_name, verify) => {
     };
     expect((await verify({ body, headers: h, secret: SECRET, now })).scheme).toBe('standard');
     await expectCode({ body, headers: { ...h, 'webhook-timestamp': ['1', '2'] }, secret: SECRET, now }, 'invalid_header');
+  });
+
+  it('accepts a repeated webhook-signature header joined into one value with ", " (Node, Fetch), valid one first or last', async () => {
+    const { body, headers } = signedDelivery(completedEvent());
+    const valid = headers['webhook-signature'];
+    const other = signWebhook({ body, secret: OTHER_SECRET, id: headers['webhook-id'], timestamp: NOW_SEC })['webhook-signature'];
+    for (const joined of [`${valid}, ${other}`, `${other}, ${valid}`, `v1,AAAA, ${valid}, v1,BBBB`]) {
+      const h = { ...standardOnly(headers), 'webhook-signature': joined };
+      expect((await verify({ body, headers: h, secret: SECRET, now })).scheme).toBe('standard');
+    }
+    // The joining done by Fetch itself, rather than a hand-built string.
+    const fetchHeaders = new Headers(standardOnly(headers));
+    fetchHeaders.delete('webhook-signature');
+    fetchHeaders.append('webhook-signature', valid);
+    fetchHeaders.append('webhook-signature', other);
+    expect(fetchHeaders.get('webhook-signature')).toBe(`${valid}, ${other}`);
+    expect((await verify({ body, headers: fetchHeaders, secret: SECRET, now })).matchedSecretIndex).toBe(0);
+    // Joined, but none valid: still bad_signature.
+    await expectCode({ body, headers: { ...standardOnly(headers), 'webhook-signature': `${other}, v1,AAAA` }, secret: SECRET, now }, 'bad_signature');
   });
 
   it('accepts Buffer, Uint8Array and ArrayBuffer bodies', async () => {

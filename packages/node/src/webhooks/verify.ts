@@ -7,8 +7,10 @@ import {
   withEvent,
   type VerificationPlan,
   type VerifiedSignature,
+  type SecretKeys,
   type VerifiedWebhook,
   type VerifyWebhookOptions,
+  type WebhookDelivery,
 } from './verify-core.js';
 
 /**
@@ -33,6 +35,22 @@ export function verifyWebhook(options: VerifyWebhookOptions): VerifiedWebhook {
 }
 
 /**
+ * {@link verifyWebhook} with HMAC keys prepared once by `secretKeys` instead of the options'
+ * secrets: for long-lived endpoints. Internal (not exported by the package).
+ *
+ * @example
+ * ```ts
+ * const keys = secretKeys({ secret });
+ * const verified = verifyWithKeys({ body, headers }, keys);
+ * ```
+ */
+export function verifyWithKeys(options: WebhookDelivery, keys: SecretKeys): VerifiedWebhook {
+  // Two lines repeated from verifyWebhook rather than shared, so the public entry's bundle stays as small as before.
+  const plan = planWithNodeCrypto(options, keys);
+  return withEvent(plan, check(plan));
+}
+
+/**
  * The signature half of {@link verifyWebhook}: checks headers, timestamp and signature of
  * any payload (not only ModelRiver events) and leaves the body unparsed.
  *
@@ -46,12 +64,12 @@ export function verifyWebhookSignature(options: VerifyWebhookOptions): VerifiedS
   return check(planWithNodeCrypto(options));
 }
 
-function planWithNodeCrypto(options: VerifyWebhookOptions): VerificationPlan & { crypto: NonNullable<ReturnType<typeof loadNodeCrypto>> } {
+function planWithNodeCrypto(options: WebhookDelivery, keys?: SecretKeys): VerificationPlan & { crypto: NonNullable<ReturnType<typeof loadNodeCrypto>> } {
   const crypto = loadNodeCrypto();
   if (!crypto) {
     throw new WebhookVerificationError('unsupported_runtime', 'No node:crypto here: use verifyWebhookAsync.');
   }
-  return { ...planVerification(options), crypto };
+  return { ...planVerification(options, keys), crypto };
 }
 
 function check(plan: ReturnType<typeof planWithNodeCrypto>): VerifiedSignature {
