@@ -2,7 +2,6 @@
 import type { TokenOutcome } from '../../../packages/client/src/token-source.js';
 
 export type { LinkToken, TokenOutcome } from '../../../packages/client/src/token-source.js';
-export const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
 export const hasTokenSource = (): boolean => false;
 export const tokenRefused = (): boolean => false;
 export const acquireToken = async (): Promise<TokenOutcome> => null;

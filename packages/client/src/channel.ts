@@ -6,10 +6,11 @@
  */
 import { backoffDelay } from './backoff.js';
 import { ModelRiverError, reportListenerError, safeCall } from './errors.js';
+import { isRecord, nonEmpty } from './events.js';
 import { PhoenixEvent } from './protocol.js';
 import type { Frame, JoinPayload } from './protocol.js';
-import { PushBuffer } from './push.js';
-import type { Push, PushSender } from './push.js';
+import { Push, PushBuffer } from './push.js';
+import type { PushSender } from './push.js';
 import { quote } from './serializer.js';
 import type { BackoffOptions, DropInfo, ProtocolErrorInfo, PushBufferOptions, Timers } from './types.js';
 
@@ -168,8 +169,10 @@ export class Channel {
    * ```
    */
   push(event: string, payload: Record<string, unknown>): Push {
-    const push = this._pushes.add(event, payload, this._state === 'joined' ? this._sender : null);
-    if (this._disposed) push.settle(false, new ModelRiverError('not_connected', `push "${event}": channel closed`));
+    if (!this._disposed) return this._pushes.add(event, payload, this._state === 'joined' ? this._sender : null);
+    // Failed at once: never queued, no timer.
+    const push = new Push(event, payload);
+    push.settle(false, new ModelRiverError('not_connected', `push "${event}": channel closed`));
     return push;
   }
 
@@ -242,7 +245,7 @@ export class Channel {
       this._attempts = 0;
       safeCall(h.onJoined, {
         serverLastSeq: Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0 ? (lastSeq as number) : null,
-        resumeToken: typeof token === 'string' && token !== '' ? token : null,
+        resumeToken: nonEmpty(token) ? token : null,
       });
       if (this._state === 'joined' && !this._disposed) this._pushes.flush(this._sender);
       return;
@@ -287,16 +290,4 @@ export class Channel {
     if (this._timer !== null) this._o.timers.clearTimeout(this._timer);
     this._timer = null;
   }
-}
-
-/**
- * A plain object (not null, not an array).
- *
- * @example
- * ```ts
- * isRecord({ status: 'ok' }); // true
- * ```
- */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,7 +10,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS } from './persistence.js';
 import { DEFAULT_PUSH_BUFFER } from './push.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './socket.js';
-import { nonEmpty } from './token-source.js';
+import { isRecord, nonEmpty } from './events.js';
 import type { BackoffOptions, ConnectOptions, ModelRiverClientOptions, NotifyMode, PushBufferOptions } from './types.js';
 
 /** The options with their defaults, as the client runs with them. */
@@ -27,6 +27,17 @@ export interface ResolvedOptions {
 
 export const invalidOptions = (message: string): ModelRiverError => new ModelRiverError('invalid_options', message);
 
+/** The longest delay `setTimeout` keeps (2^31 - 1 ms, about 24.8 days): a longer one, or Infinity, fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `value`, a number > 0 (and <= `max` when given), or `invalid_options` naming `name`. */
+function positive(name: string, value: unknown, max?: number): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= (max ?? value))) {
+    throw invalidOptions(`${name} must be a number > 0${max ? ` and <= ${max}` : ''}, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** Checks `options` (the first problem throws, in a fixed order) and fills in the defaults. */
 export function resolveOptions(options: ModelRiverClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
@@ -35,33 +46,29 @@ export function resolveOptions(options: ModelRiverClientOptions): ResolvedOption
     maxSize: options.pushBuffer?.maxSize ?? DEFAULT_PUSH_BUFFER.maxSize,
     timeoutMs: options.pushBuffer?.timeoutMs ?? DEFAULT_PUSH_BUFFER.timeoutMs,
   };
-  const positive = (name: keyof ModelRiverClientOptions, fallback: number): number => {
-    const given = options[name];
-    const value = given === undefined ? fallback : given;
-    if (typeof value !== 'number' || !(value > 0)) throw invalidOptions(`${name} must be a number > 0, got ${String(value)}`);
-    return value;
-  };
   const reconnect = options.reconnect === false ? false : resolveBackoff(options.reconnect, DEFAULT_RECONNECT, 'reconnect');
   const rejoin = resolveBackoff(options.rejoin, DEFAULT_REJOIN, 'rejoin');
   if (!Number.isInteger(pushBuffer.maxSize) || pushBuffer.maxSize < 0) {
     throw invalidOptions(`pushBuffer.maxSize must be an integer >= 0, got ${String(pushBuffer.maxSize)}`);
   }
-  if (typeof pushBuffer.timeoutMs !== 'number' || !(pushBuffer.timeoutMs > 0)) {
-    throw invalidOptions(`pushBuffer.timeoutMs must be a number > 0, got ${String(pushBuffer.timeoutMs)}`);
-  }
+  positive('pushBuffer.timeoutMs', pushBuffer.timeoutMs, MAX_TIMER_MS);
+  const option = (name: 'heartbeatInterval' | 'joinTimeout' | 'maxFrameBytes' | 'requestTimeout', fallback: number, max?: number): number =>
+    positive(name, options[name] === undefined ? fallback : options[name], max);
   const resolved: ResolvedOptions = {
     _reconnect: reconnect,
     _rejoin: rejoin,
     _pushBuffer: pushBuffer,
-    _heartbeatMs: positive('heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL_MS),
-    _joinTimeoutMs: positive('joinTimeout', DEFAULT_JOIN_TIMEOUT_MS),
-    _maxFrameBytes: positive('maxFrameBytes', DEFAULT_MAX_FRAME_BYTES),
-    _maxAgeMs: positive('requestTimeout', DEFAULT_REQUEST_TIMEOUT_MS),
+    // Infinity: no heartbeats (the socket times none it cannot time).
+    _heartbeatMs: options.heartbeatInterval === Infinity ? Infinity : option('heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL_MS, MAX_TIMER_MS),
+    _joinTimeoutMs: option('joinTimeout', DEFAULT_JOIN_TIMEOUT_MS, MAX_TIMER_MS),
+    // Compared, never timed: any size or age, Infinity included, works.
+    _maxFrameBytes: option('maxFrameBytes', DEFAULT_MAX_FRAME_BYTES),
+    _maxAgeMs: option('requestTimeout', DEFAULT_REQUEST_TIMEOUT_MS),
     _notify: notify ?? 'sync',
   };
   if (
     !(notify === undefined || notify === 'sync' || notify === 'microtask' || notify === 'animationFrame') &&
-    !(typeof notify === 'object' && notify !== null && typeof notify.intervalMs === 'number' && notify.intervalMs > 0)
+    !(isRecord(notify) && typeof notify.intervalMs === 'number' && notify.intervalMs > 0)
   ) {
     throw invalidOptions('notify must be sync, microtask, animationFrame or {intervalMs > 0}');
   }

@@ -1,7 +1,11 @@
 /**
  * `stream()`'s wiring: one `EventStream` fed by the session it started. The session
  * pushes each event into it as it arrives (session.ts) and ends or fails it with the
- * request; a `break` disconnects, and an aborted signal cancels the request.
+ * request; a `break` disconnects, and an aborted signal cancels the request. A later
+ * `stream()` for the same request takes the session over: the stream it replaces ends
+ * as if its consumer had stopped (iteration finishes, `finalResponse()`/`finalText()`
+ * reject with `stream_ended`, "replaced by a new stream()"), and a `break` out of it no
+ * longer touches the request.
  */
 import type { ModelRiverClient } from './client.js';
 import { ModelRiverError } from './errors.js';
@@ -23,22 +27,28 @@ export function openStream(c: ModelRiverClient, options: ConnectOptions, signal:
     return stream;
   }
   // A session feeds one stream: the one a repeated stream() for the same request returns.
-  session._detachSink();
+  session._detachSink('replaced by a new stream()');
   const onAbort = (): void => {
-    if (c._session === session && !session._ended) c.cancel().catch(() => undefined);
-    detach();
-    stream.fail(aborted());
+    if (c._active() === session) c.cancel().catch(() => undefined);
+    detach(aborted());
   };
-  const detach = (): void => {
+  // Stops feeding `stream` and fails it with `reason`, or ends it (`reason`: the final promises' message).
+  const detach = (reason?: Error | string): void => {
     if (session._sink === stream) session._sink = null;
+    stream.onReturn = null;
     signal?.removeEventListener('abort', onAbort);
+    if (reason instanceof Error) stream.fail(reason);
+    else stream._end(reason);
   };
+  // The client holds the request's text, with what came before this stream, for finalText(). It is
+  // read at the terminal response, whose applying joined the pending deltas into it (flushText).
+  stream._textOf = () => c._state.text;
   session._sink = stream;
   session._detachSink = detach;
   signal?.addEventListener('abort', onAbort, { once: true });
   stream.onReturn = () => {
     detach();
-    if (c._session === session && !session._ended) c.disconnect();
+    if (c._active() === session) c.disconnect();
   };
   return stream;
 }

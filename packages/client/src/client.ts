@@ -33,7 +33,7 @@ import { ClientEvent } from './protocol.js';
 import { resumeSession, startSession, stopSession } from './session.js';
 import type { Session } from './session.js';
 import type { PersistedRequest, RequestStore } from './storage.js';
-import { applyAction, flushText, initialStreamState, snapshotOf } from './stream-state.js';
+import { applyAction, flushText, initialStreamState, isTerminalStatus, snapshotOf } from './stream-state.js';
 import type { StreamAction } from './stream-state.js';
 import { fetchToken, hasTokenSource } from './token-source.js';
 import type { LinkToken } from './token-source.js';
@@ -426,7 +426,8 @@ export class ModelRiverClient {
     if (this._destroyed) return Promise.reject(new ModelRiverError('destroyed', 'cancel() after destroy()'));
     if (session === null) return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs connect() first'));
     return new Promise<void>((resolve, reject) => {
-      if (session._ended) return resolve();
+      // Ended, or its final response is being delivered (a `response` listener calling cancel()).
+      if (session._ended || isTerminalStatus(this._state.status)) return resolve();
       const done = (): void => {
         session._cancelWaiters.delete(done);
         resolve();
@@ -448,7 +449,10 @@ export class ModelRiverClient {
    * it throws on a terminal client error (`unauthorized`, `connection_failed`, …).
    * A `break` disconnects. Aborting `signal` sends `cancel` and makes the loop
    * throw a `ModelRiverError` with code `cancelled` and name `AbortError`.
-   * Throws `invalid_options` at once for missing `channelId`/`wsToken`.
+   * Throws `invalid_options` at once for missing `channelId`/`wsToken`. Calling it
+   * again for the request it streams returns a stream fed from then on (its
+   * `finalText()` is still the whole text); the earlier stream ends as after a
+   * `break`, except that the request goes on.
    *
    * @example
    * ```ts

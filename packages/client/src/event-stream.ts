@@ -12,7 +12,7 @@
  * only other kind a stream has many of) are dropped and counted in `dropped`;
  * `client.getState().lastStatus` still holds the latest. Responses are never
  * dropped. So the queue holds at most `maxQueued` items plus one per tool-call
- * switch and response, and its text is never more than the stream's own text.
+ * switch and response, and its text is never more than the request's text.
  *
  * Events are queued from the start even when no iterator was requested yet,
  * because one may be requested later (`const s = client.stream(o); await x;
@@ -21,6 +21,7 @@
  */
 import { ModelRiverError } from './errors.js';
 import type { ToolCallPayload } from './protocol.js';
+import { isTerminalStatus } from './stream-state.js';
 import type { AIResponse, StreamEvent } from './types.js';
 
 const DEFAULT_MAX_QUEUED = 1000;
@@ -54,7 +55,8 @@ const done = (): IteratorResult<StreamEvent> => ({ value: undefined, done: true 
  * server, with its `meta` and error body. It rejects with the `fail()` error
  * (client-side failures: unauthorized, connection_failed, …), or with a
  * `ModelRiverError` coded `stream_ended` when the stream ends without a
- * terminal response (`end()` too early, or a `break` out of the loop).
+ * terminal response (`end()` too early, a `break` out of the loop, or a later
+ * `client.stream()` for the same request that took the request over).
  *
  * @example
  * ```ts
@@ -69,6 +71,13 @@ const done = (): IteratorResult<StreamEvent> => ({ value: undefined, done: true 
 export class EventStream implements AsyncIterable<StreamEvent> {
   /** Called once when the consumer stops early (`break`, `return()`), while the stream was still open. */
   declare onReturn: (() => void) | null;
+  /**
+   * Set by the client that feeds the stream: the request's whole text, read when the
+   * terminal response has no `content`. It includes what was restored or received
+   * before the stream started, and spares the stream keeping a copy of every delta.
+   */
+  /** @internal */
+  declare _textOf: (() => string) | null;
 
   /** @internal */
   declare private _maxQueued: number;
@@ -99,7 +108,7 @@ export class EventStream implements AsyncIterable<StreamEvent> {
       throw new ModelRiverError('invalid_options', `maxQueued must be a number >= 1 (got ${String(max)})`);
     }
     this._maxQueued = max;
-    this.onReturn = this._failure = null;
+    this.onReturn = this._failure = this._textOf = null;
     this._items = [];
     this._waiters = [];
     this._state = this._dropped = 0;
@@ -117,12 +126,13 @@ export class EventStream implements AsyncIterable<StreamEvent> {
   /** Adds an event. Never blocks; ignored once the stream has ended, failed or been returned. */
   push(event: StreamEvent): void {
     if (this._state !== 0) return;
-    // Kept whether or not anybody iterates: the final promises need it.
-    if (event.type === 'tokens') this._text += event.payload.delta;
-    else if (event.type === 'response' && event.payload.status !== 'ai_generated') {
+    // Kept whether or not anybody iterates (the final promises need it), unless the client keeps the text.
+    if (event.type === 'tokens') {
+      if (!this._textOf) this._text += event.payload.delta;
+    } else if (event.type === 'response' && isTerminalStatus(event.payload.status)) {
       const content = event.payload.content;
       this._response[1](event.payload);
-      this._finalText[1](typeof content === 'string' ? content : this._text);
+      this._finalText[1](typeof content === 'string' ? content : (this._textOf?.() ?? this._text));
     }
     const waiter = this._waiters.shift();
     // A waiting consumer means the queue is empty: hand the event over directly.
@@ -147,10 +157,7 @@ export class EventStream implements AsyncIterable<StreamEvent> {
 
   /** Ends the stream: iteration finishes once the queued events are read. */
   end(): void {
-    if (this._state !== 0) return;
-    this._state = 1;
-    this._settle(new ModelRiverError(STREAM_ENDED, 'stream ended before a final response'));
-    for (const waiter of this._waiters.splice(0)) waiter[0](done());
+    this._end();
   }
 
   /** Fails the stream: iteration throws `error` once the queued events are read. */
@@ -180,7 +187,9 @@ export class EventStream implements AsyncIterable<StreamEvent> {
   }
 
   /**
-   * The whole text: the terminal response's `content` when given, else the concatenated deltas.
+   * The whole text: the terminal response's `content` when given, else the concatenated
+   * deltas (for `client.stream()`, the request's whole text, with what arrived or was
+   * restored before the stream started).
    *
    * @example
    * ```ts
@@ -215,13 +224,9 @@ export class EventStream implements AsyncIterable<StreamEvent> {
         return this._state !== 0 ? Promise.resolve(done()) : new Promise((resolve, reject) => this._waiters.push([resolve, reject]));
       },
       return: () => {
-        const wasOpen = this._state === 0;
-        if (wasOpen) this._state = 1;
         this._items = [];
         this._failure = null;
-        this._settle(new ModelRiverError(STREAM_ENDED, 'stream closed by its consumer'));
-        for (const waiter of this._waiters.splice(0)) waiter[0](done());
-        if (wasOpen) {
+        if (this._end('stream closed by its consumer')) {
           try {
             this.onReturn?.();
           } catch {
@@ -234,6 +239,16 @@ export class EventStream implements AsyncIterable<StreamEvent> {
         return this;
       },
     } as AsyncIterator<StreamEvent> & AsyncIterable<StreamEvent>;
+  }
+
+  /** Ends the stream if still open (the final promises reject with `message`); returns whether it was. */
+  /** @internal */
+  _end(message = 'stream ended before a final response'): boolean {
+    if (this._state !== 0) return false;
+    this._state = 1;
+    this._settle(new ModelRiverError(STREAM_ENDED, message));
+    for (const waiter of this._waiters.splice(0)) waiter[0](done());
+    return true;
   }
 
   /** @internal */

@@ -1,5 +1,6 @@
 /**
- * Validation of server events (`status`, `tokens`, `tool_call`, `response`).
+ * Validation of server events (`status`, `tokens`, `tool_call`, `response`), and the
+ * guards every reader of untrusted values (frames, replies, stored records) shares.
  *
  * This runs once per token, so it is hand-written and table-driven: typeof
  * checks, no schema library, and the payload object itself is returned (no copy)
@@ -69,9 +70,29 @@ const SPECS: ReadonlyMap<string, Spec> = new Map<string, Spec>([
 
 const KIND_TEXT = { s: 'a string', o: 'an object', n: 'a non-negative integer', e: '{code: string, message: string}' };
 
-function isObject(v: unknown): v is Dict {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/**
+ * A plain object (not null, not an array).
+ *
+ * @example
+ * ```ts
+ * isRecord({ status: 'ok' }); // true
+ * isRecord([1]);              // false
+ * ```
+ */
+export function isRecord(value: unknown): value is Dict {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A non-empty string (the wire treats `""` like absent).
+ *
+ * @example
+ * ```ts
+ * nonEmpty('tok'); // true
+ * nonEmpty('');    // false
+ * ```
+ */
+export const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /**
  * `error` in the contract's `{code, message}` shape; for compatibility with the
@@ -80,7 +101,7 @@ function isObject(v: unknown): v is Dict {
  */
 function normaliseError(v: unknown): ErrorBody | null {
   if (typeof v === 'string') return { code: 'request_failed', message: v };
-  if (!isObject(v) || typeof v.message !== 'string') return null;
+  if (!isRecord(v) || typeof v.message !== 'string') return null;
   if (typeof v.code === 'string') return v as unknown as ErrorBody;
   return v.code == null ? { ...v, code: 'request_failed', message: v.message } : null;
 }
@@ -101,7 +122,7 @@ export function checkServerEvent(event: string, payload: unknown): Dict | string
     // The per-token fast path: a plain, unmerged `tokens` payload is valid as is.
     if (
       event === 'tokens' &&
-      isObject(payload) &&
+      isRecord(payload) &&
       typeof payload.delta === 'string' &&
       payload.first_seq === undefined &&
       Number.isSafeInteger(payload.seq) &&
@@ -111,7 +132,7 @@ export function checkServerEvent(event: string, payload: unknown): Dict | string
     }
     const spec = SPECS.get(event);
     if (spec === undefined) return `unknown event ${JSON.stringify(String(event).slice(0, 64))}`;
-    if (!isObject(payload)) return `${event} payload must be an object`;
+    if (!isRecord(payload)) return `${event} payload must be an object`;
     const seq = payload.seq;
     if (!(Number.isSafeInteger(seq) && (seq as number) >= 1)) return `${event}.seq must be a positive integer`;
     // Keys read as absent (null) or replaced (an error body) in the returned copy.
@@ -129,7 +150,7 @@ export function checkServerEvent(event: string, payload: unknown): Dict | string
         kind === 's'
           ? typeof v === 'string'
           : kind === 'o'
-            ? isObject(v)
+            ? isRecord(v)
             : kind === 'n'
               ? Number.isSafeInteger(v) && (v as number) >= 0
               : kind === 'e'

@@ -4,6 +4,7 @@
  * client schedules a notification on each change and this module decides when
  * the listeners actually run.
  */
+import { isRecord } from './events.js';
 import type { NotifyMode, Timers } from './types.js';
 
 /** Delivers scheduled notifications according to a `NotifyMode`. */
@@ -57,7 +58,7 @@ export function createNotifier(mode: NotifyMode, env: NotifierEnv, deliver: () =
     cancelAnimationFrame?: (h: unknown) => void;
   };
   const timers = env.timers;
-  const interval = typeof mode === 'object' && mode !== null && Number.isFinite(mode.intervalMs) && mode.intervalMs > 0 ? mode.intervalMs : 0;
+  const interval = isRecord(mode) && Number.isFinite(mode.intervalMs) && mode.intervalMs > 0 ? mode.intervalMs : 0;
   // How a deferred delivery is requested and cancelled; none for 'sync'.
   let request: ((run: () => void) => unknown) | null = null;
   let cancel = (handle: unknown): void => timers.clearTimeout(handle);

@@ -6,9 +6,9 @@
  * neither lost nor duplicated however often the link drops; a gap in `seq` asks for
  * the missing events again with a rejoin.
  *
- * The per-token path (`onEvent`: validate → seq check → apply → emit → notify →
- * persist) allocates nothing of its own: the client's working copy of the state is
- * changed in place.
+ * The per-token path (`onEvent`: validate → seq check → apply → persist → stream()
+ * consumer → emit → notify) allocates nothing of its own: the client's working copy
+ * of the state is changed in place.
  */
 import { Channel } from './channel.js';
 import type { JoinResult } from './channel.js';
@@ -23,7 +23,7 @@ import type { Frame, ResponsePayload } from './protocol.js';
 import { quote } from './serializer.js';
 import type { Socket } from './socket.js';
 import type { PersistedRequest } from './storage.js';
-import { applyEvent, classifySeq } from './stream-state.js';
+import { applyEvent, classifySeq, isTerminalStatus } from './stream-state.js';
 import type { StreamEvent, StreamState } from './types.js';
 import type { LinkToken } from './token-source.js';
 
@@ -51,9 +51,9 @@ export interface Session {
   _gapRejoins: number;
   /** The seq of an invalid event that came next in order (see `onEvent`). */
   _badSeq: number;
-  /** The `stream()` consumer and how to stop feeding it. */
+  /** The `stream()` consumer, and how to stop feeding it: failed with an error, else ended (with the reason given). */
   _sink: EventStream | null;
-  _detachSink: () => void;
+  _detachSink: (reason?: Error | string) => void;
   _cancelWaiters: Set<() => void>;
   /** Builds the record to persist, when a throttled write happens. */
   _record: () => PersistedRequest;
@@ -134,17 +134,15 @@ export function resumeSession(c: ModelRiverClient, record: PersistedRequest, tok
   startSession(c, record.channelId, record.websocketUrl, record.websocketChannel, token, record);
 }
 
-/** Stops everything a session runs. Does not touch persistence or the connection state. */
-function endSession(c: ModelRiverClient, session: Session, error: ModelRiverError): void {
+/** Stops everything a session runs (its link closed saying `why`). Does not touch persistence or the connection state. */
+function endSession(c: ModelRiverClient, session: Session, error: ModelRiverError, why = 'client disconnect'): void {
   session._ended = true;
   clearRetry(c, session);
   session._channel.dispose(error);
   const socket = session._socket;
   session._socket = null;
-  socket?.close(1000, 'client disconnect');
-  const sink = session._sink;
-  session._detachSink();
-  sink?.fail(error);
+  socket?.close(1000, why);
+  session._detachSink(error);
 }
 
 /** disconnect()'s work: end the session with `error`, forget the persisted request. */
@@ -182,7 +180,7 @@ function onJoined(c: ModelRiverClient, session: Session, result: JoinResult): vo
   c._notifier.schedule();
 }
 
-/** The per-event hot path: validate, seq check, apply in place, emit, notify, persist. */
+/** The per-event hot path: validate, seq check, apply in place, persist, feed the stream, emit, notify. */
 function onEvent(c: ModelRiverClient, session: Session, event: string, payload: unknown, frame: Frame): void {
   if (session !== c._session || session._ended) return;
   const state = c._state;
@@ -223,47 +221,59 @@ function onEvent(c: ModelRiverClient, session: Session, event: string, payload: 
   const steps = state.steps;
   if (applyEvent(state, event, p, c._env.now, c._pending)) c._version++;
   session._gapRejoins = 0;
-  const terminal = event === 'response' && p.status !== 'ai_generated';
+  // Only a response changes the steps or ends the request: the per-token path stays short.
+  if (event === 'response') return onResponse(c, session, p as unknown as ResponsePayload, steps);
+  persist(c, session, false);
+  // Handed to a `stream()` consumer synchronously, as it arrives, before any listener can end the request.
+  session._sink?.push({ type: event, payload: p } as StreamEvent);
+  c._emitter.emit(event, p);
+  c._notifier.schedule();
+}
+
+/**
+ * A response (applied): the `stream()` consumer and the persisted record are dealt with
+ * before the app's listeners hear of it, since a listener may disconnect() or connect()
+ * another request; whatever it does, a terminal response still finishes this one: nothing
+ * more will come, so the link is closed on purpose and the request forgotten.
+ */
+function onResponse(c: ModelRiverClient, session: Session, p: ResponsePayload, before: StreamState['steps']): void {
+  const terminal = isTerminalStatus(p.status);
   if (terminal) {
-    // Forgotten before anyone hears of the end, so no listener can resume a finished request.
+    // Forgotten before anyone hears of the end, so no listener can resume a finished request;
     c._store?.clear();
     setResumable(c, null);
+    // and answered now: a cancel() in flight must not fail because a listener then disconnects.
+    for (const waiter of [...session._cancelWaiters]) waiter();
   } else persist(c, session, false);
-  c._emitter.emit(event, p);
-  // Handed to a `stream()` consumer synchronously, as it arrives.
-  session._sink?.push({ type: event, payload: p } as StreamEvent);
-  if (state.steps !== steps) emitSteps(c, steps);
+  session._sink?.push({ type: 'response', payload: p });
+  if (terminal) session._detachSink();
+  const steps = c._state.steps;
+  c._emitter.emit('response', p);
+  // A listener that started another request (or reset()) replaced the steps: those are not this response's.
+  if (c._state.steps === steps) emitSteps(c, before);
   c._notifier.schedule();
-  if (terminal) finishSession(c, session, p as unknown as ResponsePayload);
+  if (!terminal) return;
+  // A listener may already have ended the session (disconnect(), or connect() for another request):
+  // its link is gone then, and the connection state is not this request's any more. A session not
+  // ended is the client's (every path that ends one lets go of it).
+  if (!session._ended) {
+    c._session = null;
+    // (Its stream() consumer was ended above; one a listener attached since then fails.)
+    endSession(c, session, new ModelRiverError('not_connected', 'the request has ended'), 'request finished');
+    if (c._state.connectionState !== 'disconnected') {
+      c._emit('disconnected', ConnectionReason.completed, c._setConnection('disconnected', ConnectionReason.completed));
+    }
+    c._notifier.flush();
+  }
+  // Owed either way: the app hears of every failed request once.
+  if (p.status === 'error') {
+    c._emit('error', new ModelRiverError(p.error?.code ?? 'request_failed', p.error?.message ?? 'the request failed', { details: { response: p } }));
+  }
 }
 
 function emitSteps(c: ModelRiverClient, before: StreamState['steps']): void {
   const steps = c._state.steps;
   if (steps !== before) for (const step of steps) if (!before.includes(step)) c._emit('step', step);
-}
-
-/** A terminal response: nothing more will come, so close on purpose and forget the request. */
-function finishSession(c: ModelRiverClient, session: Session, response: ResponsePayload): void {
-  // A listener may already have ended the session (disconnect() in a `response` listener).
-  if (session._ended) return;
-  if (c._session === session) c._session = null;
-  const sink = session._sink;
-  session._ended = true;
-  clearRetry(c, session);
-  for (const waiter of [...session._cancelWaiters]) waiter();
-  session._channel.dispose(new ModelRiverError('not_connected', 'the request has ended'));
-  const socket = session._socket;
-  session._socket = null;
-  socket?.close(1000, 'request finished');
-  if (c._state.connectionState !== 'disconnected') {
-    c._emit('disconnected', ConnectionReason.completed, c._setConnection('disconnected', ConnectionReason.completed));
-  }
-  c._notifier.flush();
-  if (response.status === 'error') {
-    c._emit('error', new ModelRiverError(response.error?.code ?? 'request_failed', response.error?.message ?? 'the request failed', { details: { response } }));
-  }
-  session._detachSink();
-  sink?.end();
 }
 
 /** A failure that stops the request. `permanent`: retrying can never help, so the persisted request goes too. */

@@ -5,6 +5,7 @@
  * Persistence is best effort: every storage call is wrapped, because a full
  * quota, disabled storage or a sandboxed iframe must never break streaming.
  */
+import { isRecord, nonEmpty } from './events.js';
 import { createNotifier } from './notifier.js';
 import type { Notifier } from './notifier.js';
 import type { KeyValueStorage, Timers, ToolCallState } from './types.js';
@@ -89,8 +90,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 function readCurrent(v: Dict): PersistedRequest | null {
   const { channelId, websocketUrl, websocketChannel, resumeToken, lastSeq, text, toolCalls, savedAt } = v;
   const valid =
-    isString(channelId) &&
-    channelId !== '' &&
+    nonEmpty(channelId) &&
     (websocketUrl === undefined || isString(websocketUrl)) &&
     (websocketChannel === undefined || isString(websocketChannel)) &&
     (resumeToken === null || isString(resumeToken)) &&
@@ -101,9 +101,9 @@ function readCurrent(v: Dict): PersistedRequest | null {
     (toolCalls === undefined ||
       (Array.isArray(toolCalls) &&
         toolCalls.every(
-          (c: Dict | null) =>
-            typeof c === 'object' &&
-            c !== null &&
+          (c: unknown) =>
+            // An array element fails the index check anyway: isRecord changes nothing for it.
+            isRecord(c) &&
             Number.isSafeInteger(c.index) &&
             (c.index as number) >= 0 &&
             (c.id === null || isString(c.id)) &&
@@ -127,7 +127,7 @@ function readCurrent(v: Dict): PersistedRequest | null {
  */
 function readLegacy(v: Dict): PersistedRequest | null {
   const { channelId, timestamp, websocketUrl, websocketChannel } = v;
-  if (!isString(channelId) || channelId === '' || !Number.isFinite(timestamp)) return null;
+  if (!nonEmpty(channelId) || !Number.isFinite(timestamp)) return null;
   const request: PersistedRequest = { channelId, resumeToken: null, lastSeq: 0, text: '', savedAt: timestamp as number };
   // Today's client stored `undefined` (dropped by JSON) or, from some callers, null.
   if (isString(websocketUrl)) request.websocketUrl = websocketUrl;
@@ -202,7 +202,7 @@ export class RequestStore {
     } catch {
       // Corrupt: removed below.
     }
-    const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Dict) : null;
+    const record = isRecord(value) ? value : null;
     // Records of this version carry `v` and `savedAt`; today's client wrote `timestamp`.
     const legacy = record !== null && record.v === undefined && record.savedAt === undefined;
     const request = record === null ? null : legacy ? readLegacy(record) : readCurrent(record);

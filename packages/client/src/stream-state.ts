@@ -13,6 +13,7 @@
  * detect changes by `===`. Snapshots are immutable by convention (never frozen:
  * freezing per token costs time on the hot path).
  */
+import { isRecord } from './events.js';
 import type { ResponsePayload, ServerEvent, StatusPayload, TokensPayload, ToolCallPayload, Usage } from './protocol.js';
 import type { ConnectionState, StreamMetrics, StreamState, StreamStatus, ToolCallState, WorkflowStep, WorkflowStepStatus } from './types.js';
 
@@ -269,7 +270,7 @@ function applyToolCall(d: StreamState, p: ToolCallPayload): void {
 
 function readUsage(meta: ResponsePayload['meta'] | undefined): Usage | null {
   const u = meta?.usage as Record<string, unknown> | undefined;
-  return typeof u === 'object' && u !== null && ['prompt_tokens', 'completion_tokens', 'total_tokens'].every((k) => typeof u[k] === 'number')
+  return isRecord(u) && ['prompt_tokens', 'completion_tokens', 'total_tokens'].every((k) => typeof u[k] === 'number')
     ? (u as unknown as Usage)
     : null;
 }
@@ -298,7 +299,7 @@ function applyResponse(d: StreamState, p: ResponsePayload, at: () => number): vo
   const aiData = p.ai_response?.data;
   if (p.data !== undefined) d.data = p.data;
   else if (aiData !== undefined) d.data = aiData;
-  if (status !== 'ai_generated') end(d, at());
+  if (isTerminalStatus(status)) end(d, at());
   d.metrics.usage = readUsage(p.meta) ?? d.metrics.usage;
 }
 

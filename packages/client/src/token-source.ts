@@ -8,6 +8,7 @@
  * Private fields start with `_` so the published build can mangle them.
  */
 import type { ClientEnv } from './env.js';
+import { isRecord, nonEmpty } from './events.js';
 import type { ConnectingInfo, ModelRiverClientOptions, TokenGrant } from './types.js';
 
 /** A token for the next link, and where it came from. */
@@ -25,9 +26,6 @@ export interface TokenHost {
   readonly _env: ClientEnv;
   _log(...args: unknown[]): void;
 }
-
-/** A string worth presenting (the wire treats `""` like absent). */
-export const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** Whether a fresh token can be had at all once the stored ones are spent. */
 export function hasTokenSource(host: TokenHost): boolean {
@@ -51,7 +49,7 @@ export async function acquireToken(host: TokenHost, channelId: string): Promise<
     try {
       const value: TokenGrant | string | null | undefined = await getToken(channelId);
       const grant = typeof value === 'string' ? { wsToken: value } : value;
-      if (typeof grant === 'object' && grant !== null && nonEmpty(grant.wsToken)) {
+      if (isRecord(grant) && nonEmpty(grant.wsToken)) {
         return { _token: { _value: grant.wsToken, _via: 'get_token' }, _url: grant.websocketUrl };
       }
     } catch (error) {

@@ -200,9 +200,9 @@ export interface ModelRiverClientOptions {
   persist?: boolean;
   /** Default `modelriver_`. */
   storageKeyPrefix?: string;
-  /** Heartbeat interval in ms. Default 30 000. */
+  /** Heartbeat interval in ms, at most 2^31-1 (`Infinity`: no heartbeats). Default 30 000. */
   heartbeatInterval?: number;
-  /** A join not answered within this many ms is retried under the `rejoin` policy. Default 10 000. */
+  /** A join not answered within this many ms (at most 2^31-1) is retried under the `rejoin` policy. Default 10 000. */
   joinTimeout?: number;
   /** A persisted request older than this is dropped. Default 300 000. */
   requestTimeout?: number;
