@@ -3,7 +3,7 @@ import { Channel } from './channel.js';
 import type { ChannelHandlers, ChannelTransport, JoinResult } from './channel.js';
 import { ModelRiverError } from './errors.js';
 import type { Frame } from './protocol.js';
-import type { BackoffOptions, DropInfo, Timers } from './types.js';
+import type { BackoffOptions, DropInfo, ProtocolErrorInfo, Timers } from './types.js';
 
 const TOPIC = 'ai_response:p:c';
 const timers: Timers = {
@@ -42,6 +42,7 @@ function setup(options: { rejoin?: Partial<BackoffOptions>; lastSeq?: () => numb
     channelErrors: [] as string[],
     events: [] as Array<[string, unknown]>,
     drops: [] as DropInfo[],
+    protocolErrors: [] as ProtocolErrorInfo[],
   };
   const handlers: ChannelHandlers = {
     joinPayload: () => ({ last_seq: options.lastSeq?.() ?? 0 }),
@@ -50,7 +51,7 @@ function setup(options: { rejoin?: Partial<BackoffOptions>; lastSeq?: () => numb
     onJoinFailed: (n, reason) => log.failed.push([n, reason]),
     onChannelError: (r) => log.channelErrors.push(r),
     onEvent: (e, p) => log.events.push([e, p]),
-    onProtocolError: () => undefined,
+    onProtocolError: (i) => log.protocolErrors.push(i),
     onDrop: (i) => log.drops.push(i),
   };
   const channel = new Channel({
@@ -159,6 +160,30 @@ describe('Channel join', () => {
     expect(log.joined).toEqual([{ serverLastSeq: 0, resumeToken: 'fresh' }]);
   });
 
+  it.each<[string, unknown]>([
+    ['without status', { response: { last_seq: 0, resume_token: 'r1' } }],
+    ['with a non-string status', { status: 1, response: {} }],
+    ['that is not an object', 'ok'],
+    ['that is null', null],
+  ])('a join reply %s is reported as invalid_payload and the join is retried with backoff', (_name, payload) => {
+    const { channel, transport, log } = setup();
+    channel.attach(transport);
+    const join = transport.last('phx_join');
+    channel.handleFrame([join[0], join[1], TOPIC, 'phx_reply', payload]);
+    expect(log.protocolErrors).toEqual([expect.objectContaining({ code: 'invalid_payload' })]);
+    expect(log.channelErrors).toEqual(['invalid_reply']);
+    expect(log.joined).toEqual([]);
+    expect(channel.state).toBe('errored');
+    vi.advanceTimersByTime(49); // attempt 0: 0.5 * 100
+    expect(transport.count('phx_join')).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(transport.count('phx_join')).toBe(2);
+    const again = transport.last('phx_join');
+    expect(again[0]).not.toBe(join[0]);
+    channel.handleFrame([again[0], again[1], TOPIC, 'phx_reply', { status: 'ok', response: { last_seq: 0, resume_token: 'r2' } }]);
+    expect(log.joined).toEqual([{ serverLastSeq: 0, resumeToken: 'r2' }]);
+  });
+
   it('a successful join resets the rejoin count', () => {
     const { channel, transport, log, acceptJoin } = setup({ rejoin: { maxAttempts: 1 } });
     channel.attach(transport);
@@ -262,5 +287,16 @@ describe('Channel pushes', () => {
     channel.handleFrame([null, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
     expect(log.events).toEqual([]);
     await expect(channel.push('cancel', {}).promise()).rejects.toMatchObject({ code: 'not_connected' });
+  });
+
+  it('a push after dispose() fails at once: no timer, nothing queued, no drop reported', () => {
+    const { channel, log } = setup();
+    channel.dispose(new ModelRiverError('not_connected', 'bye'));
+    const timersBefore = vi.getTimerCount();
+    const push = channel.push('cancel', {});
+    expect(push.settled).toBe(true);
+    expect(vi.getTimerCount()).toBe(timersBefore);
+    expect((channel as unknown as { _pushes: { queued: number } })._pushes.queued).toBe(0);
+    expect(log.drops).toEqual([]);
   });
 });

@@ -68,21 +68,47 @@ describe('misuse', () => {
     expect(client.getState()).toMatchObject({ errorCode: 'invalid_options', error: expect.stringMatching(/wsToken/) });
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['websocketUrl', { websocketUrl: 42 }],
+    ['websocketChannel', { websocketChannel: { topic: 'x' } }],
+  ])('connect() with a non-string %s emits invalid_options and opens nothing', async (name, bad) => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const timers = new RecordingTimers();
+    const client = createClient({ timers });
+    const errors: ModelRiverError[] = [];
+    client.on('error', (e) => errors.push(e as ModelRiverError));
+    expect(() => client.connect({ ...gw.connectOptions(ch), ...bad } as never)).not.toThrow();
+    expect(errors.map((e) => e.code)).toEqual(['invalid_options']);
+    expect(errors[0]?.message).toContain(name);
+    expect(client.getState()).toMatchObject({ errorCode: 'invalid_options', status: 'idle' });
+    expect(timers.pending).toBe(0);
+    expect(gw.upgrades).toHaveLength(0);
+  });
+
   it('stream() throws invalid_options at once', () => {
     const client = createClient();
     expect(() => client.stream({ channelId: 'c', wsToken: '' })).toThrowError(expect.objectContaining({ code: 'invalid_options' }));
   });
 
-  it.each<[string, ModelRiverClientOptions]>([
+  it.each<[string, ModelRiverClientOptions | null]>([
     ['reconnect.factor', { reconnect: { factor: 0 } }],
     ['heartbeatInterval', { heartbeatInterval: -5 }],
     ['pushBuffer.maxSize', { pushBuffer: { maxSize: 1.5 } }],
     ['notify', { notify: 'later' as never }],
     ['maxFrameBytes', { maxFrameBytes: 0 }],
+    // `null` stands for the options object itself being null (not spread over the defaults).
+    ['options', null],
+    ['getToken', { getToken: 1 as never }],
+    ['WebSocket', { WebSocket: {} as never }],
+    ['pushBuffer.timeoutMs', { pushBuffer: { timeoutMs: 0 } }],
+    ['joinTimeout', { joinTimeout: -1 }],
+    ['requestTimeout', { requestTimeout: Number.NaN }],
+    ['rejoin.factor', { rejoin: { factor: 0 } }],
   ])('the constructor throws invalid_options naming %s', (name, options) => {
     let caught: unknown;
     try {
-      new ModelRiverClient({ WebSocket, persist: false, ...options });
+      new ModelRiverClient(options === null ? (null as never) : { WebSocket, persist: false, ...options });
     } catch (error) {
       caught = error;
     }

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DropInfo } from './index.js';
-import { createClient, nextEvent, startGateway, waitForEnd, waitForState } from '../test/harness.js';
+import { nextEvent, startJoined, waitForEnd, waitForState } from '../test/harness.js';
 
 describe('cancel', () => {
   it('pushes cancel, resolves when answered, and the request ends cancelled', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined();
     ch.tokens('partial');
     await waitForState(client, (s) => s.text === 'partial');
     const since = gw.received.length;
@@ -23,12 +18,7 @@ describe('cancel', () => {
   });
 
   it('a cancel made while the link is down is sent after the rejoin', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, client, conn } = await startJoined();
     const down = nextEvent(client, 'disconnected');
     conn.drop();
     await down;
@@ -40,12 +30,7 @@ describe('cancel', () => {
   });
 
   it('resolves when the request ends before the cancel is answered', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient({ reconnect: false });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { ch, client, conn } = await startJoined({ reconnect: false });
     ch.onCancel = () => undefined; // the gateway ignores it…
     // …and the request ends on its own before the reply is read.
     conn.inject([null, null, ch.topic, 'response', { seq: 1, status: 'success', channel_id: ch.channelId, meta: {} }]);
@@ -53,12 +38,7 @@ describe('cancel', () => {
   });
 
   it('a cancel that cannot be delivered in time rejects with push_timeout and is reported as dropped', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient({ reconnect: false, pushBuffer: { timeoutMs: 30 } });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { client, conn } = await startJoined({ reconnect: false, pushBuffer: { timeoutMs: 30 } });
     const down = nextEvent(client, 'disconnected');
     conn.drop();
     await down;
@@ -68,12 +48,7 @@ describe('cancel', () => {
   });
 
   it('pushes beyond pushBuffer.maxSize are refused with push_overflow', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient({ reconnect: false, pushBuffer: { maxSize: 1, timeoutMs: 10_000 } });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { client, conn } = await startJoined({ reconnect: false, pushBuffer: { maxSize: 1, timeoutMs: 10_000 } });
     const down = nextEvent(client, 'disconnected');
     conn.drop();
     await down;

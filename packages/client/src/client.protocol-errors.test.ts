@@ -24,7 +24,7 @@ describe('protocol errors', () => {
     conn.inject([joinRef, null, ch.topic, 'tokens', { seq: 2, delta: 'x'.repeat(400) }]);
     ch.tokens(', ');
     ch.tokens('world');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
 
     expect(state.text).toBe('Hello, world');
@@ -58,7 +58,7 @@ describe('protocol errors', () => {
     conn.inject(['stale-join', null, ch.topic, 'tokens', { seq: 1, delta: 'nope' }]);
     ch.tokens('yes');
     await waitForState(client, (s) => s.lastSeq === 1);
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('yes');
     expect(errors).toEqual([]);
   });
@@ -82,6 +82,32 @@ describe('protocol errors', () => {
     expect(joins).toBeGreaterThan(5);
     expect(joins).toBeLessThan(20);
     expect(client.getState().text).toBe('');
+  });
+});
+
+describe('a join reply behind the client', () => {
+  it('an ok join whose last_seq is below what the client applied is reported as invalid_payload', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient();
+    const errors: ProtocolErrorInfo[] = [];
+    client.on('protocol_error', (e) => errors.push(e));
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    // An event the server never logged: the client applies seq 1, the server still says last_seq 0.
+    conn.inject([null, null, ch.topic, 'tokens', { seq: 1, delta: 'ghost' }]);
+    await waitForState(client, (s) => s.lastSeq === 1);
+    const reported = nextEvent(client, 'protocol_error');
+    const rejoinedInfo = nextEvent(client, 'channel_joined');
+    const rejoined = ch.waitForJoin();
+    conn.drop();
+    await rejoined;
+    const [info] = await reported;
+    expect(info).toMatchObject({ code: 'invalid_payload', message: 'server last_seq 0 < applied 1' });
+    expect((await rejoinedInfo)[0]).toMatchObject({ serverLastSeq: 0, resumed: true });
+    expect(errors).toHaveLength(1);
+    expect(client.getState()).toMatchObject({ text: 'ghost', lastSeq: 1 });
   });
 });
 

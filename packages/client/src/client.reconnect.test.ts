@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectingInfo } from './index.js';
 import { ModelRiverError } from './index.js';
-import { RecordingTimers, createClient, manualLifecycle, nextEvent, startGateway, waitForEnd, waitForState } from '../test/harness.js';
+import { RecordingTimers, createClient, manualLifecycle, nextEvent, startGateway, startJoined, waitForEnd, waitForState } from '../test/harness.js';
 
 describe('reconnection', () => {
   it('reconnects after an unclean drop with the resume token and resumes from last_seq', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined();
     ch.tokens('one ');
     ch.tokens('two ');
     await waitForState(client, (s) => s.lastSeq === 2);
@@ -23,7 +18,7 @@ describe('reconnection', () => {
     expect(gw.upgrades.map((u) => u.token)).toEqual([ch.wsToken, ch.resumeTokens[0]]);
     expect(gw.upgrades.every((u) => u.accepted)).toBe(true);
     ch.tokens('three');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('one two three');
   });
@@ -77,14 +72,13 @@ describe('reconnection', () => {
   });
 
   it('retries at once when the lifecycle wakes after an unclean close', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
     const lifecycle = manualLifecycle();
     // A retry delay of about a minute: only the wake can bring the link back within the test.
-    const client = createClient({ lifecycle: lifecycle.source, random: () => 0.99, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined({
+      lifecycle: lifecycle.source,
+      random: () => 0.99,
+      reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
     expect(lifecycle.subscribed()).toBe(true);
     const disconnected = nextEvent(client, 'disconnected');
     conn.drop();
@@ -104,13 +98,8 @@ describe('reconnection', () => {
   });
 
   it('does not retry after disconnect()', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
     const timers = new RecordingTimers();
-    const client = createClient({ timers });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, client, conn } = await startJoined({ timers });
     const disconnected = nextEvent(client, 'disconnected');
     client.disconnect();
     expect((await disconnected)[0]).toBe('manual');
@@ -121,13 +110,8 @@ describe('reconnection', () => {
   });
 
   it('does not retry after a terminal response', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
     const timers = new RecordingTimers();
-    const client = createClient({ timers });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined({ timers });
     ch.respond({ status: 'success', content: '' });
     await waitForEnd(client);
     await conn.waitForClose();
@@ -137,13 +121,8 @@ describe('reconnection', () => {
   });
 
   it('with reconnect: false stays down after a drop until reconnect() resumes', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
     const timers = new RecordingTimers();
-    const client = createClient({ timers, reconnect: false });
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined({ timers, reconnect: false });
     ch.tokens('before ');
     await waitForState(client, (s) => s.text === 'before ');
     const disconnected = nextEvent(client, 'disconnected');
@@ -157,23 +136,18 @@ describe('reconnection', () => {
     expect(client.reconnect()).toBe(true);
     await rejoined;
     ch.tokens('after');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('before during after');
     expect(gw.upgrades.map((u) => u.token)).toEqual([ch.wsToken, ch.resumeTokens[0]]);
   });
 
   it('reconnects after the server closes the link cleanly', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { ch, client, conn } = await startJoined();
     const rejoined = ch.waitForJoin();
     conn.close(1001, 'going away');
     await rejoined;
     ch.tokens('ok');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('ok');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame, TokensPayload } from './index.js';
 import type { FakeChannel, FakeGateway } from '@modelriver/test-utils';
-import { createClient, nextEvent, seeded, startGateway, tick, waitForEnd, waitForState } from '../test/harness.js';
+import { createClient, nextEvent, seeded, startGateway, startJoined, tick, waitForEnd, waitForState } from '../test/harness.js';
 
 /** The `tokens` frame the fake logged at `seq`, as it would be sent to the current join. */
 function loggedFrame(gw: FakeGateway, ch: FakeChannel, seq: number): Frame {
@@ -59,7 +59,7 @@ describe('lossless resume', () => {
       // Let socket I/O interleave at random points, sometimes several events per turn.
       if (random() < 0.3) await tick();
     }
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client, 15_000);
     const original = words.join('');
 
@@ -82,12 +82,7 @@ describe('lossless resume', () => {
   });
 
   it('a gap triggers leave + join with last_seq on the same link, then the missing events are replayed once', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined();
     ch.tokens('a');
     await waitForState(client, (s) => s.lastSeq === 1);
     ch.pause();
@@ -103,7 +98,7 @@ describe('lossless resume', () => {
     expect(join.connectionId).toBe(conn.id);
     expect(join.frame?.[4]).toEqual({ last_seq: 1 });
     ch.resume();
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('abc');
     expect(state.metrics.tokenCount).toBe(3);
@@ -111,12 +106,7 @@ describe('lossless resume', () => {
   });
 
   it('drops duplicates silently', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined();
     const errors: unknown[] = [];
     const emitted: string[] = [];
     client.on('protocol_error', (e) => errors.push(e));
@@ -127,7 +117,7 @@ describe('lossless resume', () => {
     conn.inject(loggedFrame(gw, ch, 1));
     conn.inject(loggedFrame(gw, ch, 2));
     ch.tokens('z');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('xyz');
     expect(emitted).toEqual(['x', 'y', 'z']);
@@ -136,12 +126,7 @@ describe('lossless resume', () => {
   });
 
   it('reports a merged frame overlapping applied events, drops it and recovers the rest by rejoining', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient();
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { gw, ch, client, conn } = await startJoined();
     ch.tokens('1');
     ch.tokens('2');
     await waitForState(client, (s) => s.lastSeq === 2);
@@ -157,19 +142,13 @@ describe('lossless resume', () => {
     expect(info.frame).toContain('"first_seq":2');
     await rejoined;
     ch.resume();
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('123');
   });
 
   it('resumes a merged replay after a long outage: the events produced meanwhile arrive once, in one frame', async () => {
-    const gw = await startGateway();
-    const ch = gw.createChannel();
-    const client = createClient({ reconnect: false });
     const frames: TokensPayload[] = [];
-    client.on('tokens', (e) => frames.push(e));
-    const joined = ch.waitForJoin();
-    client.connect(gw.connectOptions(ch));
-    const conn = await joined;
+    const { ch, client, conn } = await startJoined({ reconnect: false }, (c) => c.on('tokens', (e) => frames.push(e)));
     ch.tokens('a');
     await waitForState(client, (s) => s.lastSeq === 1);
     const down = nextEvent(client, 'disconnected');
@@ -179,7 +158,7 @@ describe('lossless resume', () => {
     const rejoined = ch.waitForJoin();
     client.reconnect();
     await rejoined;
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('abcdef');
     expect(frames.at(-1)).toEqual({ seq: 6, first_seq: 2, delta: 'bcdef' });

@@ -127,10 +127,13 @@ describe('state snapshots', () => {
       }
     }
     const rejoined = ch.waitForJoin();
+    const down = nextEvent(client, 'disconnected');
     conn.drop(); // the link loss writes the record at once
-    await rejoined;
+    await down;
+    // Read before the rejoin, whose join reply writes the record too.
     const record = JSON.parse(storage.getItem('modelriver_active_request') ?? '{}') as { text?: string; lastSeq?: number };
     expect(record).toMatchObject({ text: expected, lastSeq: 150 });
+    await rejoined;
     ch.tokens('end');
     ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe(`${expected}end`);

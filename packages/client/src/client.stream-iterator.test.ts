@@ -94,7 +94,10 @@ describe('stream()', () => {
     expect(ModelRiverError.is(caught, 'unauthorized')).toBe(true);
   });
 
-  it('ends (does not throw) on a cancelled or error response', async () => {
+  it.each([
+    ['error', { status: 'error', error: { code: 'provider_error', message: 'boom' } }],
+    ['cancelled', { status: 'cancelled' }],
+  ] as const)('ends (does not throw) on a %s response', async (status, response) => {
     const gw = await startGateway();
     const ch = gw.createChannel();
     const client = createClient();
@@ -102,10 +105,11 @@ describe('stream()', () => {
     const stream = client.stream(gw.connectOptions(ch));
     await joined;
     ch.tokens('x');
-    ch.respond({ status: 'error', error: { code: 'provider_error', message: 'boom' } });
+    ch.respond(response);
     const types: string[] = [];
     for await (const event of stream) types.push(event.type);
     expect(types).toEqual(['tokens', 'response']);
+    await expect(stream.finalResponse()).resolves.toMatchObject({ status });
   });
 
   it('survives a drop mid-stream: the iterator sees every token once', async () => {

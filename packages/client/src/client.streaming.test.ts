@@ -53,7 +53,7 @@ describe('streaming', () => {
     client.on('status', (e) => statuses.push(e.status));
     client.connect(gw.connectOptions(ch));
     await waitForState(client, (s) => s.text === 'Early bird.');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('Early bird.');
     expect(statuses).toEqual(['processing']);
@@ -94,7 +94,7 @@ describe('streaming', () => {
     await joined;
     const error = nextEvent(client, 'error');
     ch.tokens('partial');
-    ch.respond({ status: 'error', error: { code: 'provider_error', message: 'upstream 500' } });
+    ch.respond({ status: 'error', error: { code: 'provider_error', message: 'upstream 500' }, content: undefined });
     const [err] = await error;
     expect(err.code).toBe('provider_error');
     expect(err.message).toBe('upstream 500');
@@ -138,7 +138,8 @@ describe('streaming', () => {
     const joined = ch.waitForJoin();
     client.connect(gw.connectOptions(ch));
     await joined;
-    await ch.streamText('abcdef', { chunkSize: 2 });
+    await ch.streamText('abcdef', { chunkSize: 2, respond: false });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('abcdef');
     expect(seen.map((e) => e.delta)).toEqual(['ab', 'cd', 'ef']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ConnectingInfo } from './index.js';
+import type { ConnectingInfo, TokenGrant } from './index.js';
 import { RecordingTimers, createClient, nextEvent, startGateway, waitForEnd, waitForState } from '../test/harness.js';
 
 describe('tokens', () => {
@@ -42,7 +42,7 @@ describe('tokens', () => {
     conn.drop();
     ch.tokens('b');
     await rejoined;
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('ab');
     expect(asked).toEqual([ch.channelId]);
     expect(vias).toEqual(['ws_token', 'resume_token', 'get_token']);
@@ -56,11 +56,31 @@ describe('tokens', () => {
   it('retries getToken with backoff when it throws, then connects', async () => {
     const gw = await startGateway();
     const ch = gw.createChannel();
+    const recording = new RecordingTimers();
+    // Marks the timer scheduled right after the token_error, to tell whether the retry waited for it.
+    let retryIndex = -1;
+    let retryFired = false;
+    const timers = {
+      setTimeout: (fn: () => void, ms: number): unknown => {
+        const index = recording.delays.length;
+        return recording.setTimeout(() => {
+          if (index === retryIndex) retryFired = true;
+          fn();
+        }, ms);
+      },
+      clearTimeout: recording.clearTimeout,
+    };
     let calls = 0;
+    let waitedBeforeRetry: boolean | null = null;
     const client = createClient({
+      timers,
+      random: () => 0.5,
+      // A flat 40 ms ceiling: with random 0.5 every retry waits 20 ms, whatever the attempt.
+      reconnect: { initialDelayMs: 40, maxDelayMs: 40, minUptimeMs: 1_000 },
       getToken: async () => {
         calls += 1;
         if (calls === 1) throw new Error('backend briefly down');
+        waitedBeforeRetry = retryFired;
         return ch.issueToken();
       },
     });
@@ -68,17 +88,37 @@ describe('tokens', () => {
     client.connect(gw.connectOptions(ch));
     const conn = await joined;
     ch.revokeTokens('resume_token');
+    // Run synchronously inside the emit: the client sets the backoff timer right after `disconnected`,
+    // so it is the next one recorded.
+    client.on('disconnected', (reason) => {
+      if (reason === 'token_error') retryIndex = recording.delays.length;
+    });
     const rejoined = ch.waitForJoin();
     conn.drop();
     await rejoined;
+    expect(retryIndex).toBeGreaterThanOrEqual(0);
     expect(calls).toBe(2);
+    expect(recording.delays[retryIndex]).toBe(20);
+    expect(waitedBeforeRetry).toBe(true);
   });
 
-  it('ends with a terminal token_unavailable when no source gives a token', async () => {
+  it.each<[string, TokenGrant | string | null]>([
+    ['null', null],
+    ['{}', {} as TokenGrant],
+    ["{wsToken: ''}", { wsToken: '' }],
+    ["''", ''],
+  ])('ends with a terminal token_unavailable when getToken gives %s (no token)', async (_name, grant) => {
     const gw = await startGateway();
     const ch = gw.createChannel();
     const timers = new RecordingTimers();
-    const client = createClient({ timers, getToken: async () => null });
+    let asked = 0;
+    const client = createClient({
+      timers,
+      getToken: async () => {
+        asked += 1;
+        return grant;
+      },
+    });
     const joined = ch.waitForJoin();
     client.connect(gw.connectOptions(ch));
     const conn = await joined;
@@ -90,6 +130,9 @@ describe('tokens', () => {
     expect(client.getState()).toMatchObject({ status: 'error', errorCode: 'token_unavailable', connectionState: 'error' });
     expect(timers.pending).toBe(0);
     expect(gw.upgrades.filter((u) => u.accepted)).toHaveLength(1);
+    // Nothing was presented with the empty grant: the refused resume token is the last attempt.
+    expect(gw.upgrades).toHaveLength(2);
+    expect(asked).toBe(1);
   });
 
   it('falls back to a refused first ws_token with getToken too', async () => {
@@ -132,20 +175,64 @@ describe('tokens', () => {
     ch.revokeTokens('resume_token');
     gw.reconnectFailure = { status: 500, code: 'internal' };
     const rejoined = ch.waitForJoin();
-    const firstFailure = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (gw.httpRequests.some((r) => r.status === 500)) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 1);
-    });
+    const firstFailure = nextEvent(client, 'disconnected', (reason) => reason === 'token_error');
     conn.drop();
     await firstFailure;
+    expect(gw.httpRequests.map((r) => r.status)).toEqual([500]);
     gw.reconnectFailure = null;
     await rejoined;
     expect(gw.httpRequests.map((r) => r.status)).toContain(200);
     expect(client.getState().connectionState).toBe('connected');
+  });
+
+  it.each([429, 408])('retries a backend answering %i (it may pass) and connects once it answers', async (status) => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const client = createClient({ apiBaseUrl: gw.httpUrl });
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    ch.revokeTokens('resume_token');
+    gw.reconnectFailure = { status, code: status === 429 ? 'rate_limited' : 'timeout' };
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    const rejoined = ch.waitForJoin();
+    const firstFailure = nextEvent(client, 'disconnected', (reason) => reason === 'token_error');
+    conn.drop();
+    await firstFailure;
+    expect(gw.httpRequests.map((r) => r.status)).toEqual([status]);
+    gw.reconnectFailure = null;
+    await rejoined;
+    expect(gw.httpRequests.map((r) => r.status).at(-1)).toBe(200);
+    expect(errors).toEqual([]);
+    expect(client.getState().connectionState).toBe('connected');
+  });
+
+  it.each<[string, unknown]>([
+    ['no ws_token', { channel_id: 'c' }],
+    ["ws_token ''", { channel_id: 'c', ws_token: '' }],
+    ['a null body', null],
+  ])('a backend answering 200 with %s ends in token_unavailable', async (_name, body) => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const timers = new RecordingTimers();
+    const fetched: string[] = [];
+    const fetchStub = (async (input: string | URL | Request) => {
+      fetched.push(String(input));
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const client = createClient({ timers, apiBaseUrl: 'http://backend.invalid', fetch: fetchStub });
+    const joined = ch.waitForJoin();
+    client.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    ch.revokeTokens('resume_token');
+    const failed = nextEvent(client, 'error');
+    conn.drop();
+    const [error] = await failed;
+    expect(error.code).toBe('token_unavailable');
+    expect(fetched).toEqual(['http://backend.invalid/api/v1/ai/reconnect']);
+    expect(client.getState()).toMatchObject({ status: 'error', errorCode: 'token_unavailable', connectionState: 'error' });
+    expect(timers.pending).toBe(0);
   });
 
   it('reconnectWithBackend() resumes a stopped request with a fresh token from the backend', async () => {
@@ -164,7 +251,7 @@ describe('tokens', () => {
     const rejoined = ch.waitForJoin();
     await expect(client.reconnectWithBackend()).resolves.toBe(true);
     await rejoined;
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('first second');
     expect(gw.upgrades.at(-1)).toMatchObject({ kind: 'ws_token', accepted: true });
     expect(gw.httpRequests).toHaveLength(1);
@@ -176,12 +263,21 @@ describe('tokens', () => {
     await expect(plain.reconnectWithBackend()).resolves.toBe(false);
     const withBackend = createClient({ apiBaseUrl: gw.httpUrl, reconnect: false });
     await expect(withBackend.reconnectWithBackend()).resolves.toBe(false);
+    expect(gw.httpRequests).toEqual([]);
     // A channel the backend does not know: 404.
     const ch = gw.createChannel();
     const joined = ch.waitForJoin();
     withBackend.connect({ ...gw.connectOptions(ch), channelId: '00000000-0000-4000-8000-000000000404' });
-    await joined;
+    const conn = await joined;
+    // While the link is up it needs no token: false without asking the backend.
     await expect(withBackend.reconnectWithBackend()).resolves.toBe(false);
+    expect(gw.httpRequests).toEqual([]);
+    const down = nextEvent(withBackend, 'disconnected');
+    conn.drop();
+    await down;
+    await expect(withBackend.reconnectWithBackend()).resolves.toBe(false);
+    expect(gw.httpRequests.map((r) => [r.path, r.status])).toEqual([['/api/v1/ai/reconnect', 404]]);
+    expect(gw.upgrades).toHaveLength(1);
   });
 
   it('connect() with a fresh ws_token for the same request while it is down resumes from the text held', async () => {
@@ -203,7 +299,7 @@ describe('tokens', () => {
     await rejoined;
     const join = await gw.waitForFrame((f) => f.frame?.[3] === 'phx_join', { since });
     expect(join.frame?.[4]).toEqual({ last_seq: 1 });
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     const state = await waitForEnd(client);
     expect(state.text).toBe('kept more');
     expect(state.metrics.tokenCount).toBe(2);
@@ -230,7 +326,7 @@ describe('tokens', () => {
     expect(join.frame?.[4]).toEqual({ last_seq: 1 });
     expect(client.getState()).toMatchObject({ text: 'one ', status: 'streaming' });
     ch.tokens('two');
-    ch.respond({ status: 'success' });
+    ch.respond({ status: 'success', content: undefined });
     expect((await waitForEnd(client)).text).toBe('one two');
   });
 

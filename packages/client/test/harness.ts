@@ -5,7 +5,7 @@
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { FakeGateway } from '@modelriver/test-utils';
-import type { FakeGatewayOptions } from '@modelriver/test-utils';
+import type { FakeChannel, FakeConnection, FakeGatewayOptions } from '@modelriver/test-utils';
 import { ModelRiverClient } from '../src/client.js';
 import type { ModelRiverClientOptions, ModelRiverEventMap, ModelRiverEventType, StreamState } from '../src/types.js';
 
@@ -38,6 +38,35 @@ export function createClient(options: ModelRiverClientOptions = {}): ModelRiverC
   });
   clients.push(client);
   return client;
+}
+
+/** What {@link startJoined} set up. */
+export interface Joined {
+  gw: FakeGateway;
+  ch: FakeChannel;
+  client: ModelRiverClient;
+  /** The connection the first join arrived on. */
+  conn: FakeConnection;
+}
+
+/**
+ * A gateway, one channel and a client (see {@link createClient}) already joined to
+ * it, for tests that do not look at the connect itself. `before` runs after the
+ * client is created and before `connect()`, to add listeners that must see the
+ * first link.
+ */
+export async function startJoined(
+  options: ModelRiverClientOptions = {},
+  before?: (client: ModelRiverClient, ch: FakeChannel) => void,
+): Promise<Joined> {
+  const gw = await startGateway();
+  const ch = gw.createChannel();
+  const client = createClient(options);
+  before?.(client, ch);
+  const joined = ch.waitForJoin();
+  client.connect(gw.connectOptions(ch));
+  const conn = await joined;
+  return { gw, ch, client, conn };
 }
 
 /** Resolves with the arguments of the next `event` matching `predicate`. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeGateway } from './fake-gateway.js';
+import { RawClient } from './raw-client.js';
 
 let gw: FakeGateway;
 
@@ -35,6 +36,25 @@ describe('FakeChannel events', () => {
       { seq: 4, status: 'completed', channel_id: ch.channelId, meta: { provider: 'p' }, content: 'other' },
     ]);
     expect(ch.ended).toBe('completed');
+  });
+
+  it('respond with content: undefined sends no content key, so the client keeps its own text', async () => {
+    const ch = gw.createChannel();
+    const client = await RawClient.connect(gw.socketUrl(ch.wsToken));
+    try {
+      await client.join(ch.topic, 0);
+      ch.tokens('streamed');
+      ch.respond({ status: 'success', content: undefined });
+      const payload = ch.log[1]?.payload;
+      expect(payload).toEqual({ seq: 2, status: 'success', channel_id: ch.channelId, meta: {} });
+      expect(payload !== undefined && 'content' in payload).toBe(false);
+      await expect(client.nextEvent('response')).resolves.toEqual({ seq: 2, status: 'success', channel_id: ch.channelId, meta: {} });
+      const text = client.raw.find((t) => t.includes('"response"'));
+      expect(text).toBeDefined();
+      expect(text).not.toContain('content');
+    } finally {
+      client.close();
+    }
   });
 
   it('refuses a non-UUID or duplicate channel id with a typed error', () => {

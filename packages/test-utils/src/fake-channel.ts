@@ -203,18 +203,25 @@ export class FakeChannel {
 
   /**
    * Emits a `response`, filling `channel_id`, `meta: {}` and `content` (the
-   * concatenated tokens) when not given.
+   * concatenated tokens) when not given. `content: undefined` sends no `content`
+   * at all, so a client must keep the text it streamed: tests of resume and
+   * dedup use it, or the final `content` would overwrite whatever the client
+   * accumulated and hide a lost or doubled token.
    *
    * @example
    * ch.respond({ status: 'error', error: { code: 'provider_error', message: 'upstream 500' } });
+   * ch.respond({ status: 'success', content: undefined }); // no `content` key on the wire
    */
   respond(payload: Partial<Omit<ResponsePayload, 'seq'>> & { status: ResponseStatus }): number {
-    return this.emit('response', {
+    const response: Omit<ResponsePayload, 'seq'> = {
       ...payload,
       channel_id: payload.channel_id ?? this.channelId,
       meta: payload.meta ?? {},
-      content: payload.content ?? this.textSoFar,
-    });
+    };
+    // Only an absent key is filled in; an explicit `undefined` means "send none".
+    if (!('content' in payload)) response.content = this.textSoFar;
+    else if (payload.content === undefined) delete response.content;
+    return this.emit('response', response);
   }
 
   /**
