@@ -8,13 +8,13 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// An older Node gets through the install and then fails inside vitest/vite with an obscure ESM
-// error; say so up front. Same minimum as the root package.json's "engines" (>=20.19).
-const MIN_NODE = [20, 19];
+// An unsupported Node gets through the install and then fails inside vitest/vite with an obscure
+// ESM error; say so up front. The same range as the root package.json's "engines" (vite's own).
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+const supported = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22;
+if (!supported) {
   console.error(
-    `setup: this is Node ${process.versions.node}, but the workspace needs Node >= ${MIN_NODE.join('.')} (vitest 4 and vite require it).\n` +
+    `setup: this is Node ${process.versions.node}, but the workspace needs Node ^20.19 or >= 22.12 (vitest 4 and vite require it).\n` +
       '       Install a newer Node (e.g. `nvm install 22`) and run again.',
   );
   process.exit(1);
