@@ -116,7 +116,7 @@ describe('@modelriver/node against the reference gateway', () => {
     ]);
   });
 
-  it('a backend that throws reports backend_error through the callback; the channel ends with it', async () => {
+  it('a backend that throws reports a generic backend_error through the callback; the detail stays in onError', async () => {
     const errors: unknown[] = [];
     const { modelRiver, webhookUrl } = await startBackend(() => ({
       onError: (e) => void errors.push(e),
@@ -126,7 +126,9 @@ describe('@modelriver/node against the reference gateway', () => {
     }));
     const ack = await modelRiver.ai.async({ workflow: 'chat-event', messages, webhook_url: webhookUrl });
     const final = await streamChannel(ack).finalResponse();
-    expect(final).toMatchObject({ status: 'error', error: { code: 'backend_error', message: 'CRM is down' } });
+    // The exception's text is the backend's business: the end user sees a generic message.
+    expect(final).toMatchObject({ status: 'error', error: { code: 'backend_error', message: 'The backend could not complete this request.' } });
+    expect(JSON.stringify(final)).not.toContain('CRM is down');
     expect(errors).toEqual([expect.objectContaining({ message: 'CRM is down' })]);
   });
 

@@ -31,12 +31,15 @@ export type {
   WebhookHandlerOptions,
   WebhookHandlerResult,
   WebhookContext,
+  UnknownWebhookContext,
   RawWebhookRequest,
   AiGeneratedResult,
   CompletedWebhook,
   FailedWebhook,
   AiGeneratedWebhook,
 } from './handler/webhook-handler.js';
+export type { UnknownWebhookEvent } from './handler/unknown-event.js';
+export { isTransientError } from './handler/transient-error.js';
 export { createMemoryIdempotencyStore } from './handler/idempotency-store.js';
 export type { WebhookIdempotencyStore, MemoryIdempotencyStoreOptions } from './handler/idempotency-store.js';
 export { webhookMiddleware, getVerifiedWebhook } from './adapters/express.js';

@@ -26,6 +26,16 @@ describe('createFetchWebhookHandler', () => {
     expect(onCompleted).toHaveBeenCalledOnce();
   });
 
+  it('answers 200 to a verified event of an unknown type (bytes from the Request) and hands it to onUnknownEvent', async () => {
+    const onUnknownEvent = vi.fn();
+    const handle = createFetchWebhookHandler({ secret: SECRET, now, onUnknownEvent, verify: 'async' });
+    const d = signedDelivery(JSON.stringify({ id: 'evt_new_1', type: 'task.cancelled', channel_id: 'c1' }));
+    const res = await handle(request(d.body, d.headers));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true });
+    expect(onUnknownEvent).toHaveBeenCalledWith(expect.objectContaining({ id: 'evt_new_1', type: 'task.cancelled' }), expect.anything());
+  });
+
   it('answers 400 with the code on a bad signature', async () => {
     const handle = createFetchWebhookHandler({ secret: SECRET, now });
     const d = signedDelivery(completedEvent());

@@ -117,10 +117,12 @@ export async function send<T>(config: TransportConfig, call: ApiCall, options: R
       let retryAfterMs: number | undefined;
       try {
         const res = await config.fetch(call.url, { method: call.method, headers, body, signal: controller.signal });
-        const text = await res.text();
-        if (res.ok) return parseAnswer<T>(text, res, redact);
+        const text = await readAnswer(res, controller.signal);
+        if (res.ok) return parseAnswer<T>(text!, res, redact);
         retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), config.now());
-        failure = fromResponse(res.status, parseLoose(redact(text)), res.headers, retryAfterMs);
+        failure = fromResponse(res.status, parseLoose(redact(text ?? '')), res.headers, retryAfterMs);
+        if (text === undefined) failure.message += '; the rest of the answer was cut off when the server closed the connection';
+        // 413 and the other 4xx: sending the same bytes again gets the same answer.
         if (!isRetryableStatus(res.status)) throw failure;
       } catch (err) {
         if (err instanceof ModelRiverError) throw err;
@@ -156,6 +158,22 @@ export async function send<T>(config: TransportConfig, call: ApiCall, options: R
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/**
+ * The answer's text; `undefined` when an error status arrived but its body was cut off. A
+ * server that refuses an upload early (413 before reading the body) often closes the connection
+ * while the client is still sending, which can cut off its own answer: the status is still the
+ * answer, not a network failure to retry. A cut-off 2xx rethrows, to be retried as one (the
+ * request may have been taken; the retry's `Idempotency-Key` settles that).
+ */
+async function readAnswer(res: Response, signal: AbortSignal): Promise<string | undefined> {
+  try {
+    return await res.text();
+  } catch (err) {
+    if (res.ok || signal.aborted) throw err;
+    return undefined;
   }
 }
 

@@ -213,19 +213,64 @@ describe('createWebhookHandler: event-driven callbacks', () => {
     expect(api.recorded.map((r) => r.headers['idempotency-key'])).toEqual(Array(3).fill('callback_evt_ai_1'));
   });
 
-  it('posts {error:"backend_error", message} when onAiGenerated throws, and answers 200', async () => {
+  it('posts a generic {error:"backend_error", message} when onAiGenerated throws, keeps the detail for onError, and answers 200', async () => {
     api.route('post', `/v1/callback/${channel}`, okCallback);
     const onError = vi.fn();
     const h = handler({
       client: client(),
       onError,
       onAiGenerated: () => {
-        throw new Error('inventory service down');
+        throw new Error('inventory service down at 10.0.0.7');
       },
     });
     expect((await deliver(h, ai)).status).toBe(200);
-    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ error: 'backend_error', message: 'inventory service down' });
+    // What the gateway gets ends up as the end user's error: the exception's text must not.
+    expect(JSON.parse(api.recorded[0]!.body)).toEqual({ error: 'backend_error', message: 'The backend could not complete this request.' });
+    expect(api.recorded[0]!.body).not.toContain('10.0.0.7');
     expect(onError).toHaveBeenCalledOnce();
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'inventory service down at 10.0.0.7' }), expect.objectContaining({ id: 'evt_ai_1' }));
+  });
+
+  it('answers 500 and posts nothing when onAiGenerated throws a transient error; the redelivery runs it again', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const onError = vi.fn();
+    let runs = 0;
+    const h = handler({
+      client: client(),
+      onError,
+      onAiGenerated: () => {
+        if (++runs === 1) throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' });
+        return { data: { run: runs } };
+      },
+    });
+    const first = await deliver(h, ai);
+    expect(first).toMatchObject({ status: 500, body: { error: { code: 'handler_error' } } });
+    expect(JSON.stringify(first.body)).not.toContain('10.0.0.7');
+    expect(api.recorded).toHaveLength(0);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'ECONNREFUSED' }), expect.objectContaining({ id: 'evt_ai_1' }));
+    expect((await deliver(h, ai, NOW_SEC + 5)).status).toBe(200);
+    expect(runs).toBe(2);
+    expect(api.recorded.map((r) => JSON.parse(r.body))).toEqual([{ data: { run: 2 } }]);
+  });
+
+  it('lets a thrown error say whether it is transient with `retryable`', async () => {
+    api.route('post', `/v1/callback/${channel}`, okCallback);
+    const retryable = handler({
+      client: client(),
+      onAiGenerated: () => {
+        throw Object.assign(new Error('lock held'), { retryable: true });
+      },
+    });
+    expect((await deliver(retryable, ai)).status).toBe(500);
+    expect(api.recorded).toHaveLength(0);
+    const final = handler({
+      client: client(),
+      onAiGenerated: () => {
+        throw Object.assign(new Error('gave up'), { code: 'ETIMEDOUT', retryable: false });
+      },
+    });
+    expect((await deliver(final, ai)).status).toBe(200);
+    expect(JSON.parse(api.recorded[0]!.body)).toMatchObject({ error: 'backend_error' });
   });
 
   it('treats a result without data as a backend error', async () => {
@@ -275,5 +320,92 @@ describe('createWebhookHandler: event-driven callbacks', () => {
 
   it('refuses onAiGenerated without a client at creation', () => {
     expect(() => handler({ onAiGenerated: () => ({ data: 1 }) })).toThrow(/client/);
+  });
+
+  it('refuses task.ai_generated with 501 when there is no onAiGenerated, runs nothing, and tells onError why', async () => {
+    const onEvent = vi.fn();
+    const onError = vi.fn();
+    const h = handler({ client: client(), onEvent, onError, onCompleted: vi.fn() });
+    const result = await deliver(h, ai);
+    // A 2xx here would leave the end user waiting for a callback until callback_timeout.
+    expect(result).toMatchObject({ status: 501, body: { error: { code: 'ai_generated_unhandled', message: expect.stringContaining('onAiGenerated') } } });
+    expect(onEvent).not.toHaveBeenCalled();
+    expect(api.recorded).toHaveLength(0);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ name: 'ModelRiverError', code: 'ai_generated_unhandled' }), expect.objectContaining({ id: 'evt_ai_1' }));
+    // Not recorded as handled: once the endpoint is fixed, the redelivery is handled.
+    expect((await deliver(h, ai, NOW_SEC + 5)).status).toBe(501);
+  });
+
+  it('without onError, says once on console.warn why task.ai_generated deliveries are refused', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const h = handler();
+      expect((await deliver(h, ai)).status).toBe(501);
+      expect((await deliver(h, ai, NOW_SEC + 5)).status).toBe(501);
+      expect(warn).toHaveBeenCalledOnce();
+      expect(String(warn.mock.calls[0]![0])).toContain('onAiGenerated');
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('createWebhookHandler: event types it does not know', () => {
+  const unknownEvent = { id: 'evt_new_1', type: 'task.cancelled', channel_id: channel, reason: 'user' };
+
+  it('acknowledges a verified event of an unknown type and hands it to onUnknownEvent, once', async () => {
+    const onUnknownEvent = vi.fn();
+    const onEvent = vi.fn();
+    const h = handler({ onUnknownEvent, onEvent });
+    const first = await h.handle(signedDelivery(JSON.stringify(unknownEvent), { id: unknownEvent.id }));
+    expect(first).toMatchObject({ status: 200, body: { received: true } });
+    expect(onUnknownEvent).toHaveBeenCalledOnce();
+    expect(onUnknownEvent.mock.calls[0]![0]).toEqual(unknownEvent);
+    expect(onUnknownEvent.mock.calls[0]![1]).toEqual({ verified: { scheme: 'standard', matchedSecretIndex: 0, timestamp: NOW_SEC, webhookId: 'evt_new_1' } });
+    expect(onEvent).not.toHaveBeenCalled();
+    const again = await h.handle(signedDelivery(JSON.stringify(unknownEvent), { id: unknownEvent.id, timestampSec: NOW_SEC + 5 }));
+    expect(again.body).toEqual({ received: true, duplicate: true });
+    expect(onUnknownEvent).toHaveBeenCalledOnce();
+  });
+
+  it('acknowledges it without onUnknownEvent too', async () => {
+    const result = await handler().handle(signedDelivery(JSON.stringify(unknownEvent), { id: unknownEvent.id }));
+    expect(result).toMatchObject({ status: 200, body: { received: true } });
+  });
+
+  it('answers 500 when onUnknownEvent throws, so the gateway redelivers', async () => {
+    const onError = vi.fn();
+    let runs = 0;
+    const h = handler({
+      onError,
+      onUnknownEvent: () => {
+        if (++runs === 1) throw new Error('queue full');
+      },
+    });
+    expect((await h.handle(signedDelivery(JSON.stringify(unknownEvent)))).status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'queue full' }), undefined);
+    expect((await h.handle(signedDelivery(JSON.stringify(unknownEvent), { timestampSec: NOW_SEC + 5 }))).status).toBe(200);
+    expect(runs).toBe(2);
+  });
+
+  it('still verifies first, and still refuses a known type with a bad shape or a body without id', async () => {
+    const onUnknownEvent = vi.fn();
+    const h = handler({ onUnknownEvent });
+    const d = signedDelivery(JSON.stringify(unknownEvent));
+    expect((await h.handle({ body: d.body, headers: signedDelivery(JSON.stringify(unknownEvent), { secret: OTHER_SECRET }).headers })).body).toMatchObject({
+      error: { code: 'bad_signature' },
+    });
+    for (const body of [
+      '{"id":"x","type":"task.ai_generated","channel_id":"c"}',
+      '{"type":"task.cancelled"}',
+      '{"id":"x","type":42}',
+      '{"id":"x","type":""}',
+      '[1,2]',
+      'not json',
+    ]) {
+      const result = await h.handle(signedDelivery(body));
+      expect(result, body).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
+    }
+    expect(onUnknownEvent).not.toHaveBeenCalled();
   });
 });

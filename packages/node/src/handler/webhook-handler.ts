@@ -6,14 +6,22 @@
 import type { ModelRiver } from '../client/model-river.js';
 import { InvalidRequestError, ModelRiverError, NotFoundError } from '../client/errors.js';
 import type { WebhookEvent } from '../wire.js';
-import type { WebhookBody } from '../webhooks/body.js';
+import { rawBody, type WebhookBody } from '../webhooks/body.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
 import type { WebhookHeaders } from '../webhooks/headers.js';
 import { loadNodeCrypto } from '../webhooks/node-crypto.js';
-import { verifyWithKeys } from '../webhooks/verify.js';
-import { verifyWithKeysAsync } from '../webhooks/verify-async.js';
-import { secretKeys, type SecretKeys, type VerifiedWebhook, type WebhookSecretOptions } from '../webhooks/verify-core.js';
+import { verifySignatureWithKeys } from '../webhooks/verify.js';
+import { verifySignatureWithKeysAsync } from '../webhooks/verify-async.js';
+import {
+  secretKeys,
+  type SecretKeys,
+  type VerifiedSignature,
+  type VerifiedWebhook,
+  type WebhookSecretOptions,
+} from '../webhooks/verify-core.js';
 import { createMemoryIdempotencyStore, type WebhookIdempotencyStore } from './idempotency-store.js';
+import { isTransientError } from './transient-error.js';
+import { readDeliveredEvent, type UnknownWebhookEvent } from './unknown-event.js';
 
 export type CompletedWebhook = Extract<WebhookEvent, { type: 'task.completed' }>;
 export type FailedWebhook = Extract<WebhookEvent, { type: 'task.failed' }>;
@@ -32,6 +40,12 @@ export interface WebhookContext {
   verified: VerifiedWebhook;
 }
 
+/** Passed to `onUnknownEvent`: the signature check of a delivery whose event type is not known. */
+export interface UnknownWebhookContext {
+  /** Scheme, matched secret index, signed timestamp, and the delivery id (the body's `id`). */
+  verified: VerifiedSignature & { webhookId: string };
+}
+
 /** Options of {@link createWebhookHandler}. */
 export type WebhookHandlerOptions = WebhookSecretOptions & {
   /** Signature timestamp tolerance, both ways. Default 300. */
@@ -46,15 +60,29 @@ export type WebhookHandlerOptions = WebhookSecretOptions & {
   onFailed?: (event: FailedWebhook, context: WebhookContext) => unknown;
   /**
    * Event-driven requests: return the enriched result, which is posted to the callback before
-   * the webhook is answered; throw to post `{error: 'backend_error', message}` instead; return
-   * `undefined` to call back later yourself (with `ModelRiver#callback`).
+   * the webhook is answered; return `undefined` to call back later yourself (with
+   * `ModelRiver#callback`). A throw goes to `onError`, never to the end user: a transient one
+   * (see `isTransientError`) answers 500 so the gateway redelivers and this runs again; any
+   * other posts the generic `{error: 'backend_error', message: 'The backend could not complete
+   * this request.'}` so the request ends now. Without this callback, a `task.ai_generated`
+   * delivery is refused with 501 `ai_generated_unhandled` (nothing else would ever complete it).
    */
   onAiGenerated?: (event: AiGeneratedWebhook, context: WebhookContext) => AiGeneratedResult | undefined | Promise<AiGeneratedResult | undefined>;
+  /**
+   * A verified delivery whose `type` this version does not know (a newer gateway's event). It
+   * is acknowledged with 200 (deduplicated like the others) whether or not this is given; a throw
+   * answers 500 so the gateway redelivers. `onEvent` is not called for it.
+   */
+  onUnknownEvent?: (event: UnknownWebhookEvent, context: UnknownWebhookContext) => unknown;
   /** Posts the callbacks; required with `onAiGenerated`. */
   client?: ModelRiver;
   /** Handled delivery ids. Default: in memory, 24 h, 10 000 ids. `false` turns deduplication off. */
   store?: WebhookIdempotencyStore | false;
-  /** Told of every failure the endpoint answers 4xx/5xx for, and of callbacks the gateway refused. For logging. */
+  /**
+   * Told of every failure the endpoint answers 4xx/5xx for, of `onAiGenerated` throws, and of
+   * callbacks the gateway refused. For logging. `event` is unset before verification and for
+   * events of an unknown type.
+   */
   onError?: (error: unknown, event?: WebhookEvent) => void;
 };
 
@@ -74,7 +102,7 @@ export interface RawWebhookRequest {
 
 /** The endpoint logic; never throws, every outcome is a {@link WebhookHandlerResult}. */
 export interface WebhookHandler {
-  /** Verifies a raw delivery, then {@link WebhookHandler.dispatch}es it. */
+  /** Verifies a raw delivery, then {@link WebhookHandler.dispatch}es it (or hands an unknown type to `onUnknownEvent`). */
   handle(request: RawWebhookRequest): Promise<WebhookHandlerResult>;
   /** Handles an already verified delivery: deduplicates, runs the callbacks, posts the AI callback. */
   dispatch(verified: VerifiedWebhook): Promise<WebhookHandlerResult>;
@@ -84,12 +112,24 @@ export interface WebhookHandler {
 // instead of running `onAiGenerated` again.
 const MAX_PENDING_CALLBACKS = 1_000;
 
+// What the end user's request ends with when `onAiGenerated` fails for good: the exception's
+// own text (a stack, a host name, a query) goes to `onError` only.
+const BACKEND_ERROR = { error: 'backend_error', message: 'The backend could not complete this request.' } as const;
+
+const RETRY_LATER: WebhookHandlerResult['body'] = {
+  error: { code: 'handler_error', message: 'The webhook handler failed; the delivery will be retried.' },
+};
+
 /**
  * Creates the framework-neutral webhook endpoint used by all adapters: verifies the delivery,
  * acknowledges duplicates (same delivery id within the store's window) without re-running
  * anything, dispatches on `type`, and for `task.ai_generated` posts what `onAiGenerated`
  * returns to the gateway's callback (with retries and one idempotency key derived from the
  * delivery id) before answering 200. A failing callback answers 500 so the gateway redelivers.
+ * A verified event of an unknown `type` is acknowledged and handed to `onUnknownEvent`; a
+ * `task.ai_generated` one without `onAiGenerated` is refused with 501 and reported to `onError`
+ * (or, without `onError`, written once to `console.warn`), since acknowledging it would leave
+ * the end user waiting until the gateway's callback timeout.
  *
  * The secret(s) are checked and decoded once, here: a missing or empty secret (typically an
  * unset environment variable) throws a {@link WebhookVerificationError} `invalid_secret` at
@@ -124,11 +164,28 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
   };
 
+  let warnedUnhandled = false;
+  function refuseAiGenerated(event: AiGeneratedWebhook): WebhookHandlerResult {
+    const message = 'This webhook endpoint has no onAiGenerated, so it cannot complete event-driven requests.';
+    const hint = 'Pass onAiGenerated (and client) to createWebhookHandler, or send event-driven requests\' webhooks to an endpoint that has it.';
+    const error = new ModelRiverError(`${message} Delivery ${event.id} (channel ${event.channel_id}) refused with 501. ${hint}`, {
+      code: 'ai_generated_unhandled',
+    });
+    if (options.onError) report(error, event);
+    else if (!warnedUnhandled) {
+      // The only way to see this misconfiguration without onError: the gateway just logs a 501.
+      warnedUnhandled = true;
+      console.warn(`[@modelriver/node] ${error.message}`);
+    }
+    return { status: 501, body: { error: { code: 'ai_generated_unhandled', message, hint } }, event };
+  }
+
   async function run(verified: VerifiedWebhook): Promise<WebhookHandlerResult> {
     const { event } = verified;
     const context: WebhookContext = { verified };
     try {
       if (store && (await store.has(verified.webhookId))) return { status: 200, body: { received: true, duplicate: true }, event };
+      if (event.type === 'task.ai_generated' && !options.onAiGenerated) return refuseAiGenerated(event);
       await options.onEvent?.(event, context);
       if (event.type === 'task.completed') await options.onCompleted?.(event, context);
       else if (event.type === 'task.failed') await options.onFailed?.(event, context);
@@ -138,24 +195,37 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     } catch (error) {
       report(error, event);
       // The handler's own error text stays in `onError`: the gateway sees a generic one.
-      return { status: 500, body: { error: { code: 'handler_error', message: 'The webhook handler failed; the delivery will be retried.' } }, event };
+      return { status: 500, body: RETRY_LATER, event };
+    }
+  }
+
+  async function runUnknown(event: UnknownWebhookEvent, context: UnknownWebhookContext): Promise<WebhookHandlerResult> {
+    try {
+      if (store && (await store.has(event.id))) return { status: 200, body: { received: true, duplicate: true } };
+      await options.onUnknownEvent?.(event, context);
+      await store?.add(event.id);
+      return { status: 200, body: { received: true } };
+    } catch (error) {
+      report(error);
+      return { status: 500, body: RETRY_LATER };
     }
   }
 
   async function callBack(event: AiGeneratedWebhook, deliveryId: string, context: WebhookContext): Promise<void> {
-    if (!options.onAiGenerated) return;
     let payload = pendingCallbacks.get(deliveryId);
     if (!payload) {
       try {
-        const result = await options.onAiGenerated(event, context);
+        const result = await options.onAiGenerated!(event, context);
         if (result === undefined) return;
         if (!result || typeof result !== 'object' || !('data' in result)) {
           throw new TypeError('onAiGenerated must return { data, task_id?, metadata? } or undefined.');
         }
         payload = result;
       } catch (error) {
+        // Transient: answer 500 (run() reports it) so the redelivery runs onAiGenerated again.
+        if (isTransientError(error)) throw error;
         report(error, event);
-        payload = { error: 'backend_error', message: error instanceof Error ? error.message : String(error) };
+        payload = BACKEND_ERROR;
       }
     }
     const client = options.client!;
@@ -178,29 +248,36 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
   }
 
-  const dispatch = (verified: VerifiedWebhook): Promise<WebhookHandlerResult> => {
-    // A redelivery racing the first one waits for it rather than running the handlers twice.
-    const running = inFlight.get(verified.webhookId);
+  // A redelivery racing the first one waits for it rather than running the handlers twice.
+  const once = (id: string, work: () => Promise<WebhookHandlerResult>): Promise<WebhookHandlerResult> => {
+    const running = inFlight.get(id);
     if (running) {
       return running.then((r) => (r.status === 200 ? { ...r, body: { received: true, duplicate: true } } : r));
     }
-    const promise = run(verified).finally(() => inFlight.delete(verified.webhookId));
-    inFlight.set(verified.webhookId, promise);
+    const promise = work().finally(() => inFlight.delete(id));
+    inFlight.set(id, promise);
     return promise;
   };
+  const dispatch = (verified: VerifiedWebhook): Promise<WebhookHandlerResult> => once(verified.webhookId, () => run(verified));
 
   return {
     dispatch,
     async handle(request) {
-      let verified: VerifiedWebhook;
+      let signature: VerifiedSignature;
+      let delivered: ReturnType<typeof readDeliveredEvent>;
       try {
         const delivery = { toleranceSec: options.toleranceSec, now: options.now, body: request.body, headers: request.headers };
-        verified = useAsync ? await verifyWithKeysAsync(delivery, keys) : verifyWithKeys(delivery, keys);
+        signature = useAsync ? await verifySignatureWithKeysAsync(delivery, keys) : verifySignatureWithKeys(delivery, keys);
+        delivered = readDeliveredEvent(rawBody(request.body));
       } catch (error) {
         report(error);
         return errorResult(error);
       }
-      return dispatch(verified);
+      if ('unknown' in delivered) {
+        const event = delivered.unknown;
+        return once(event.id, () => runUnknown(event, { verified: { ...signature, webhookId: event.id } }));
+      }
+      return dispatch({ ...signature, event: delivered.event, webhookId: delivered.event.id });
     },
   };
 }

@@ -23,7 +23,8 @@ export function utf8(bytes: Uint8Array, fatal: boolean): string {
   return new TextDecoder('utf-8', { fatal }).decode(bytes);
 }
 
-const TYPES: readonly WebhookType[] = ['task.completed', 'task.failed', 'task.ai_generated'];
+/** The event types this version knows. */
+export const TYPES: readonly WebhookType[] = ['task.completed', 'task.failed', 'task.ai_generated'];
 
 /** Parses a verified body into the typed event; `invalid_body` when it is not a known shape. */
 export function parseEvent(body: string | Uint8Array): WebhookEvent {

@@ -49,6 +49,19 @@ export async function verifyWithKeysAsync(options: WebhookDelivery, keys: Secret
 }
 
 /**
+ * {@link verifyWebhookSignatureAsync} with HMAC keys prepared once by `secretKeys`. Internal
+ * (not exported by the package).
+ *
+ * @example
+ * ```ts
+ * const { scheme } = await verifySignatureWithKeysAsync({ body, headers }, secretKeys({ secret }));
+ * ```
+ */
+export async function verifySignatureWithKeysAsync(options: WebhookDelivery, keys: SecretKeys): Promise<VerifiedSignature> {
+  return check(planVerification(options, keys));
+}
+
+/**
  * {@link verifyWebhookSignature} on WebCrypto: checks any payload's signature, leaves the body unparsed.
  *
  * @example

@@ -51,6 +51,20 @@ export function verifyWithKeys(options: WebhookDelivery, keys: SecretKeys): Veri
 }
 
 /**
+ * {@link verifyWebhookSignature} with HMAC keys prepared once by `secretKeys`: the handler
+ * checks the signature first, then reads the event itself so that a verified event of a type it
+ * does not know can still be acknowledged. Internal (not exported by the package).
+ *
+ * @example
+ * ```ts
+ * const { scheme } = verifySignatureWithKeys({ body, headers }, secretKeys({ secret }));
+ * ```
+ */
+export function verifySignatureWithKeys(options: WebhookDelivery, keys: SecretKeys): VerifiedSignature {
+  return check(planWithNodeCrypto(options, keys));
+}
+
+/**
  * The signature half of {@link verifyWebhook}: checks headers, timestamp and signature of
  * any payload (not only ModelRiver events) and leaves the body unparsed.
  *

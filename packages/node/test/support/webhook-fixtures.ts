@@ -1,7 +1,7 @@
 /**
  * Webhook fixtures for tests: events of each type, signed with both header sets.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { signWebhook, type WebhookSignatureHeaders } from '../../src/webhooks/sign.js';
 import type { WebhookEvent } from '../../src/wire.js';
@@ -98,14 +98,11 @@ export interface VectorsFile {
 }
 
 /**
- * Loads /work/shared/vectors/standard-webhooks.json: the shared folder sits beside the
- * clone (`<clone>/../shared`). Fails loudly when it is missing: the vectors are the point.
+ * Loads test/vectors/standard-webhooks.json (its sources: test/vectors/README.md). It is part
+ * of the repository: a test run reads nothing outside it.
  */
 export function loadStandardVectors(): VectorsFile {
-  const path = fileURLToPath(new URL('../../../../../shared/vectors/standard-webhooks.json', import.meta.url));
-  if (!existsSync(path)) {
-    throw new Error(`Standard Webhooks vectors not found at ${path}: the shared folder must sit beside the repository clone.`);
-  }
+  const path = fileURLToPath(new URL('../vectors/standard-webhooks.json', import.meta.url));
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { valid: StandardVector[] };
   return {
     valid: raw.valid,
