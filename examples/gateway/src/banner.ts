@@ -1,4 +1,4 @@
-/** The text `pnpm gateway` prints at start-up. */
+/** The text `npm run gateway` prints at start-up. */
 import type { LoadedConfig } from './config.js';
 import type { RunningGateway } from './gateway.js';
 import type { Provider } from './providers/provider.js';
@@ -20,6 +20,7 @@ export function banner(gateway: RunningGateway, loaded: LoadedConfig, envProvide
     `  project_id      ${gateway.projectId}`,
     `  API key         ${gateway.apiKey}${loaded.devApiKey ? '   (development default; set MODELRIVER_API_KEY)' : ''}`,
     `  webhook secret  ${gateway.webhookSecret}${loaded.devWebhookSecret ? '   (development default, public: set MODELRIVER_WEBHOOK_SECRET)' : ''}`,
+    ...gateway.projects.slice(1).map((p) => `  project         ${p.id}  ${p.name}: ${p.apiKeys.length} key(s)`),
     `  config file     ${loaded.file ?? '(none)'}`,
     `  mock delay      ${gateway.config.mockTokenDelayMs} ms/token`,
     envProviders.length > 0

@@ -29,6 +29,19 @@ export interface GatewayConfig {
   webhookSecret: string;
   /** Project UUID used in topics. Default: a new one per start. */
   projectId: string;
+  /**
+   * More projects besides the default one (`projectId` with `apiKey` and `additionalApiKeys`). Each
+   * key belongs to exactly one project, and a project's channels, tokens, request logs and dead
+   * letters are invisible to every other project's keys. Default `[]`.
+   */
+  projects: ProjectConfig[];
+  /** Time a client has to send a request's headers; longer gets 408 `request_timeout`. Default 10 s. */
+  headersTimeoutMs: number;
+  /**
+   * Time a client has to send a whole request (headers and body, including a body drained after an
+   * early answer); longer gets 408 `request_timeout` or, once answered, the connection closed. Default 30 s.
+   */
+  requestTimeoutMs: number;
   /** Delay between mock tokens (0 = as fast as possible). Default 30. */
   mockTokenDelayMs: number;
   /** Minimum number of text tokens the mock produces for a plain-text answer. Default 48. */
@@ -51,6 +64,22 @@ export interface GatewayConfig {
   resumeTokenTtlMs: number;
   /** How long a finished channel's events stay available for late joins. Default 10 min. */
   channelRetentionMs: number;
+  /** WebSocket: client frames larger than this are dropped unread, the socket stays open. Default 64 KiB. */
+  maxFrameBytes: number;
+  /** WebSocket: a client message larger than this closes the socket with 1009. Default 1 MiB. */
+  maxMessageBytes: number;
+  /** WebSocket: joins a socket may send at once before they are refused with `rate_limited`. Default 10. */
+  joinBurst: number;
+  /** WebSocket: joins per second a socket gets back after its burst. Default 1. */
+  joinsPerSecond: number;
+  /** Live ws_tokens and resume_tokens per channel; one more revokes the oldest. Default 64. */
+  maxTokensPerChannel: number;
+  /** WebSocket send buffer above which pending `tokens` wait and are merged. Default 64 KiB. */
+  highWaterMarkBytes: number;
+  /** WebSocket send buffer a socket may not stay above for `hardCapGraceMs` (closed with 4408). Default 4 MiB. */
+  hardCapBytes: number;
+  /** How long a socket may stay over `hardCapBytes`. Default 5 s. */
+  hardCapGraceMs: number;
   /** How long a finished request's log (and its idempotency record) is kept. Default 1 h. */
   requestLogRetentionMs: number;
   /** Webhook retry delays. Default 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h. */
@@ -61,6 +90,18 @@ export interface GatewayConfig {
   mockFallback: boolean;
   /** Extra workflows, or replacements for built-in ones, by name. */
   workflows: Record<string, WorkflowConfig>;
+}
+
+/** A project of {@link GatewayConfig.projects}. */
+export interface ProjectConfig {
+  /** UUID, used in topics and answered as `project_id`. */
+  id: string;
+  /** For people reading logs and the banner. Default: the id. */
+  name?: string;
+  /** The keys of this project (at least one); a key may belong to one project only. */
+  apiKeys: string[];
+  /** Signs this project's webhooks. Default: the gateway's `webhookSecret`. */
+  webhookSecret?: string;
 }
 
 /**
@@ -80,6 +121,9 @@ export const DEFAULT_CONFIG: Readonly<Omit<GatewayConfig, 'projectId'>> = Object
   apiKey: DEV_API_KEY,
   additionalApiKeys: [],
   webhookSecret: DEV_WEBHOOK_SECRET,
+  projects: [],
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
   mockTokenDelayMs: 30,
   mockTokens: 48,
   bodyLimitBytes: 1024 * 1024,
@@ -91,6 +135,14 @@ export const DEFAULT_CONFIG: Readonly<Omit<GatewayConfig, 'projectId'>> = Object
   tokenTtlMs: 5 * 60_000,
   resumeTokenTtlMs: 10 * 60_000,
   channelRetentionMs: 10 * 60_000,
+  maxFrameBytes: 64 * 1024,
+  maxMessageBytes: 1024 * 1024,
+  joinBurst: 10,
+  joinsPerSecond: 1,
+  maxTokensPerChannel: 64,
+  highWaterMarkBytes: 64 * 1024,
+  hardCapBytes: 4 * 1024 * 1024,
+  hardCapGraceMs: 5_000,
   requestLogRetentionMs: 60 * 60_000,
   webhookRetryScheduleMs: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000],
   webhookTimeoutMs: 10_000,
@@ -124,22 +176,43 @@ const timerDelay: Check = (v) => (isTimerDelay(v) ? null : `must be an integer f
 const positiveTimerDelay: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS ? null : `must be a number > 0 and ≤ ${MAX_TIMER_MS}`;
 const boolean: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+const isApiKey = (v: unknown): boolean => typeof v === 'string' && /^\S{8,}$/.test(v);
+const isWebhookSecret = (v: unknown): boolean =>
+  typeof v === 'string' && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length >= 'whsec_'.length + 16;
+const WEBHOOK_SECRET_RULE = 'must be "whsec_" followed by base64 (at least 16 characters)';
+const PROJECT_KEYS = new Set(['id', 'name', 'apiKeys', 'webhookSecret']);
+
+function checkProjects(v: unknown): string | null {
+  if (!Array.isArray(v)) return 'must be an array of {id, name?, apiKeys, webhookSecret?}';
+  for (const [i, p] of v.entries()) {
+    if (!isPlainObject(p)) return `[${i}] must be an object {id, name?, apiKeys, webhookSecret?}`;
+    const unknown = Object.keys(p).find((k) => !PROJECT_KEYS.has(k));
+    if (unknown !== undefined) return `[${i}]: unknown setting "${unknown}"`;
+    if (!isUuid(p['id'])) return `[${i}].id must be a UUID`;
+    if (p['name'] !== undefined && (typeof p['name'] !== 'string' || p['name'] === '')) return `[${i}].name must be a non-empty string`;
+    const keys = p['apiKeys'];
+    if (!Array.isArray(keys) || keys.length === 0 || !keys.every(isApiKey)) {
+      return `[${i}].apiKeys must be a non-empty array of strings of at least 8 characters without spaces`;
+    }
+    if (p['webhookSecret'] !== undefined && !isWebhookSecret(p['webhookSecret'])) return `[${i}].webhookSecret ${WEBHOOK_SECRET_RULE}`;
+  }
+  return null;
+}
 
 /** One check per setting: also the list of known keys, so a typo in a config file is reported. */
 const CHECKS: Record<keyof GatewayConfig, Check> = {
   host: nonEmptyString,
   port: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : 'must be an integer from 0 to 65535'),
   publicUrl: (v) => (v === null || isHttpUrl(v) ? null : 'must be an http(s) URL or null'),
-  apiKey: (v) => (typeof v === 'string' && /^\S{8,}$/.test(v) ? null : 'must be a string of at least 8 characters without spaces'),
+  apiKey: (v) => (isApiKey(v) ? null : 'must be a string of at least 8 characters without spaces'),
   additionalApiKeys: (v) =>
-    Array.isArray(v) && v.every((k) => typeof k === 'string' && /^\S{8,}$/.test(k))
-      ? null
-      : 'must be an array of strings of at least 8 characters without spaces',
-  webhookSecret: (v) =>
-    typeof v === 'string' && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length >= 'whsec_'.length + 16
-      ? null
-      : 'must be "whsec_" followed by base64 (at least 16 characters)',
+    Array.isArray(v) && v.every(isApiKey) ? null : 'must be an array of strings of at least 8 characters without spaces',
+  webhookSecret: (v) => (isWebhookSecret(v) ? null : WEBHOOK_SECRET_RULE),
   projectId: (v) => (isUuid(v) ? null : 'must be a UUID'),
+  projects: checkProjects,
+  // Node's http server checks them on an interval, so below ~10 ms they cannot be honoured.
+  headersTimeoutMs: (v) => (Number.isInteger(v) && (v as number) >= 10 && (v as number) <= MAX_TIMER_MS ? null : `must be an integer from 10 to ${MAX_TIMER_MS}`),
+  requestTimeoutMs: (v) => (Number.isInteger(v) && (v as number) >= 10 && (v as number) <= MAX_TIMER_MS ? null : `must be an integer from 10 to ${MAX_TIMER_MS}`),
   mockTokenDelayMs: timerDelay,
   mockTokens: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
   bodyLimitBytes: (v) => (Number.isInteger(v) && (v as number) >= 256 ? null : 'must be an integer ≥ 256'),
@@ -151,6 +224,14 @@ const CHECKS: Record<keyof GatewayConfig, Check> = {
   tokenTtlMs: positiveNumber,
   resumeTokenTtlMs: positiveNumber,
   channelRetentionMs: nonNegativeInt,
+  maxFrameBytes: (v) => (Number.isInteger(v) && (v as number) >= 1024 ? null : 'must be an integer ≥ 1024'),
+  maxMessageBytes: (v) => (Number.isInteger(v) && (v as number) >= 1024 ? null : 'must be an integer ≥ 1024'),
+  joinBurst: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
+  joinsPerSecond: positiveNumber,
+  maxTokensPerChannel: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
+  highWaterMarkBytes: nonNegativeInt,
+  hardCapBytes: (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer ≥ 1'),
+  hardCapGraceMs: nonNegativeInt,
   requestLogRetentionMs: nonNegativeInt,
   webhookRetryScheduleMs: (v) =>
     Array.isArray(v) && v.every(isTimerDelay) ? null : `must be an array of integers from 0 to ${MAX_TIMER_MS}`,
@@ -184,6 +265,7 @@ export function resolveConfig(overrides: Partial<GatewayConfig> = {}, source = '
   const merged: Record<string, unknown> = {
     ...DEFAULT_CONFIG,
     additionalApiKeys: [...DEFAULT_CONFIG.additionalApiKeys],
+    projects: [],
     webhookRetryScheduleMs: [...DEFAULT_CONFIG.webhookRetryScheduleMs],
     workflows: {},
     projectId: randomUUID(),
@@ -194,12 +276,33 @@ export function resolveConfig(overrides: Partial<GatewayConfig> = {}, source = '
   }
   for (const [key, check] of Object.entries(CHECKS) as Array<[keyof GatewayConfig, Check]>) {
     const problem = check(merged[key]);
-    if (problem) throw new ConfigError(`${source}: ${key} ${problem}`);
+    // A problem inside an array setting names its element: `projects[0].id must be a UUID`.
+    if (problem) throw new ConfigError(`${source}: ${key}${problem.startsWith('[') ? '' : ' '}${problem}`);
   }
   const config = merged as unknown as GatewayConfig;
+  const problem = crossCheck(config);
+  if (problem) throw new ConfigError(`${source}: ${problem}`);
   // A trailing slash would produce `//socket` in advertised URLs.
   if (config.publicUrl) config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   return config;
+}
+
+/** Checks that involve several settings, once each is valid on its own. */
+function crossCheck(config: GatewayConfig): string | null {
+  // Node refuses a headers timeout longer than the whole request's.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) return 'headersTimeoutMs must not exceed requestTimeoutMs';
+  const owner = new Map<string, string>();
+  for (const key of [config.apiKey, ...config.additionalApiKeys]) owner.set(key, config.projectId);
+  const ids = new Set([config.projectId.toLowerCase()]);
+  for (const [i, project] of config.projects.entries()) {
+    if (ids.has(project.id.toLowerCase())) return `projects[${i}].id ${project.id} is already used by another project`;
+    ids.add(project.id.toLowerCase());
+    for (const key of project.apiKeys) {
+      if (owner.has(key) && owner.get(key) !== project.id) return `projects[${i}].apiKeys: a key may belong to one project only`;
+      owner.set(key, project.id);
+    }
+  }
+  return null;
 }
 
 /** Where each part of a loaded configuration came from, for the start-up banner. */
@@ -234,7 +337,7 @@ function envString(env: Record<string, string | undefined>, name: string): strin
 }
 
 /**
- * Loads the configuration of `pnpm gateway`: defaults ← JSON file (`MODELRIVER_GATEWAY_CONFIG`, or
+ * Loads the configuration of `npm run gateway`: defaults ← JSON file (`MODELRIVER_GATEWAY_CONFIG`, or
  * `gateway.config.json` in `cwd` when present) ← environment (`PORT`, `HOST`, `MODELRIVER_API_KEY`,
  * `MODELRIVER_WEBHOOK_SECRET`, `MODELRIVER_PUBLIC_URL`, `MODELRIVER_PROJECT_ID`, `MOCK_TOKEN_DELAY_MS`).
  *

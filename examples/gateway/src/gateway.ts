@@ -1,18 +1,20 @@
 /**
  * Programmatic start of the reference gateway: one node:http server carrying the HTTP API and the
  * WebSocket channel hub (`/socket/websocket`), the request runner, the webhook dispatcher and the
- * built-in workflows. Used by `src/main.ts` (`pnpm gateway`) and by end-to-end tests (port 0).
+ * built-in workflows. Used by `src/main.ts` (`npm run gateway`) and by end-to-end tests (port 0).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createChannelHub } from './channels/index.js';
 import type { ChannelHub } from './channels/types.js';
 import { resolveConfig, type GatewayConfig } from './config.js';
 import { createApiHandler } from './http/api.js';
+import { createClientErrorHandler } from './http/client-error.js';
 import { IdempotencyCache } from './http/idempotency.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createRoutes } from './http/routes.js';
 import { quietLogger, type Logger } from './logger.js';
+import { projectDirectory, type Project } from './projects.js';
 import { createOpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
 import { RequestStore } from './runner/request-store.js';
@@ -22,7 +24,8 @@ import { createWebhookDispatcher } from './webhooks/index.js';
 import type { WebhookDispatcher } from './webhooks/types.js';
 import { buildWorkflows, type Workflow } from './workflows.js';
 
-export type { GatewayConfig } from './config.js';
+export type { GatewayConfig, ProjectConfig } from './config.js';
+export type { Project } from './projects.js';
 
 /** A started gateway. */
 export interface RunningGateway {
@@ -32,7 +35,10 @@ export interface RunningGateway {
   wsUrl: string;
   apiKey: string;
   webhookSecret: string;
+  /** The default project's id (the project of `apiKey`). */
   projectId: string;
+  /** Every project, the default one first. */
+  projects: readonly Project[];
   config: GatewayConfig;
   /** The workflows it serves, by name. */
   workflows: ReadonlyMap<string, Workflow>;
@@ -109,12 +115,21 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     timers,
   });
 
+  const projects = projectDirectory(config);
   const store = new RequestStore(config.requestLogRetentionMs, now);
   const hub: ChannelHub = createChannelHub({
     projectId: config.projectId,
     tokenTtlMs: config.tokenTtlMs,
     resumeTokenTtlMs: config.resumeTokenTtlMs,
     retentionMs: config.channelRetentionMs,
+    maxFrameBytes: config.maxFrameBytes,
+    maxMessageBytes: config.maxMessageBytes,
+    joinBurst: config.joinBurst,
+    joinsPerSecond: config.joinsPerSecond,
+    maxTokensPerChannel: config.maxTokensPerChannel,
+    highWaterMark: config.highWaterMarkBytes,
+    hardCap: config.hardCapBytes,
+    hardCapGraceMs: config.hardCapGraceMs,
     ...(deps.now ? { now: deps.now } : {}),
     onError: (err) => logger.error('channel hub hook failed', err),
   });
@@ -141,7 +156,6 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
 
   let localBase = `http://${dialHost(config.host)}:${config.port}`;
   const routes = createRoutes({
-    projectId: config.projectId,
     publicUrl: config.publicUrl,
     localBase: () => localBase,
     runner,
@@ -152,19 +166,35 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     idempotency: new IdempotencyCache(config.requestLogRetentionMs, now),
   });
   const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default), which would stretch short ones.
+      connectionsCheckingInterval: Math.max(5, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
     createApiHandler({
-      apiKeys: [config.apiKey, ...config.additionalApiKeys],
+      projects,
       bodyLimitBytes: config.bodyLimitBytes,
       limiter: new RateLimiter(config.rateLimitCapacity, config.rateLimitRefillPerSecond, now),
       routes,
       logger,
     }),
   );
-  server.on('clientError', (_err, socket) => {
-    // Malformed HTTP: answer 400 if the socket still can, never crash.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  // The exchange under way on each socket (until its request has fully arrived and its answer has
+  // gone out), so a parse error or timeout in the middle of it never writes a second status line.
+  const responses = new WeakMap<object, ServerResponse>();
+  server.on('request', (req, res: ServerResponse) => {
+    const socket = req.socket;
+    responses.set(socket, res);
+    const forget = (): void => {
+      if (responses.get(socket) === res) responses.delete(socket);
+    };
+    res.once('finish', () => {
+      if (req.complete) forget();
+      else req.once('end', forget).once('close', forget);
+    });
   });
+  server.on('clientError', createClientErrorHandler((socket) => responses.get(socket)));
   hub.attach(server);
 
   let address: AddressInfo;
@@ -186,6 +216,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     apiKey: config.apiKey,
     webhookSecret: config.webhookSecret,
     projectId: config.projectId,
+    projects: projects.all,
     config: resolved,
     workflows,
     stats() {

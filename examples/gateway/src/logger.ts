@@ -23,7 +23,7 @@ export const quietLogger: Logger = {
 };
 
 /**
- * A logger writing to the console with a `[gateway]` prefix (used by `pnpm gateway`).
+ * A logger writing to the console with a `[gateway]` prefix (used by `npm run gateway`).
  *
  * @example
  * ```ts

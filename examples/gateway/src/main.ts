@@ -1,5 +1,5 @@
 /**
- * `pnpm gateway`: loads the configuration (defaults ← JSON file ← environment), starts the gateway,
+ * `npm run gateway`: loads the configuration (defaults ← JSON file ← environment), starts the gateway,
  * prints how to reach it, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { banner } from './banner.js';
@@ -7,9 +7,36 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
 import { providersFromEnv } from './providers/openai-compatible.js';
+import { createSignalHandler } from './shutdown.js';
 import type { Provider } from './providers/provider.js';
 
 async function main(): Promise<void> {
+  // Handlers go in first: a Ctrl-C that lands while the gateway starts (or right as the banner is
+  // printed) must be a clean stop too, never Node's default death by signal.
+  let gateway: RunningGateway | null = null;
+  let stopping = false;
+  const shutdown = (): void => {
+    if (gateway === null) return; // still starting: start-up finishes, sees the request and stops
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        consoleLogger.error('shutdown failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = createSignalHandler({
+    now: () => performance.now(),
+    stop: (signal) => {
+      stopping = true;
+      consoleLogger.info(`${signal} received, shutting down`);
+      shutdown();
+    },
+    exitNow: () => process.exit(130),
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   let loaded: LoadedConfig;
   let envProviders: Provider[];
   try {
@@ -18,11 +45,9 @@ async function main(): Promise<void> {
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'invalid_config';
     console.error(`gateway: cannot start (${code}): ${(err as Error).message}`);
-    process.exitCode = 1;
-    return;
+    process.exit(1);
   }
 
-  let gateway: RunningGateway;
   try {
     gateway = await startGateway(loaded.config, { logger: consoleLogger, envProviders, env: process.env });
   } catch (err) {
@@ -34,29 +59,13 @@ async function main(): Promise<void> {
     } else {
       console.error('gateway: cannot start:', err);
     }
-    process.exitCode = 1;
+    process.exit(1);
+  }
+  if (stopping) {
+    shutdown();
     return;
   }
   console.log(banner(gateway, loaded, envProviders));
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second Ctrl-C means "now".
-      process.exit(130);
-    }
-    stopping = true;
-    consoleLogger.info(`${signal} received, shutting down`);
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        consoleLogger.error('shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 void main();

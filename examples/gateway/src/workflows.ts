@@ -158,12 +158,25 @@ const FAULT_CHECKS: Record<string, (v: unknown) => boolean> = {
   type: () => true,
 };
 
+// Keys a workflow, an openai-compatible provider and a tool may have: anything else is a typo
+// (`schemaa`) that would otherwise be silently ignored, like an unknown top-level setting.
+const WORKFLOW_KEYS: ReadonlySet<string> = new Set(['description', 'providers', 'schema', 'event', 'tools', 'useEnvProviders']);
+const OPENAI_KEYS: ReadonlySet<string> = new Set(['type', 'name', 'baseUrl', 'model', 'apiKeyEnv']);
+const TOOL_KEYS: ReadonlySet<string> = new Set(['name', 'description', 'parameters']);
+
+function refuseUnknownKeys(at: string, value: Record<string, unknown>, known: ReadonlySet<string>, what: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new ConfigError(`${at}: unknown ${what} setting "${key}" (known: ${[...known].join(', ')})`);
+  }
+}
+
 function checkWorkflow(name: string, raw: unknown): asserts raw is WorkflowConfig {
   const where = `workflows.${name}`;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new ConfigError(`${where}: a workflow name is 1-64 letters, digits, ".", "_" or "-"`);
   }
   if (!isPlainObject(raw)) throw new ConfigError(`${where} must be an object`);
+  refuseUnknownKeys(where, raw, WORKFLOW_KEYS, 'workflow');
   if (!Array.isArray(raw['providers']) || raw['providers'].length === 0) {
     throw new ConfigError(`${where}.providers must be a non-empty array`);
   }
@@ -177,15 +190,24 @@ function checkWorkflow(name: string, raw: unknown): asserts raw is WorkflowConfi
         if (!check(value)) throw new ConfigError(`${at}.${key} has an invalid value`);
       }
     } else if (p['type'] === 'openai-compatible') {
+      refuseUnknownKeys(at, p, OPENAI_KEYS, 'openai-compatible provider');
       if (typeof p['baseUrl'] !== 'string' || !/^https?:\/\//.test(p['baseUrl'])) {
         throw new ConfigError(`${at}.baseUrl must be an http(s) URL`);
       }
       if (typeof p['model'] !== 'string' || !p['model']) throw new ConfigError(`${at}.model must be a non-empty string`);
+      if (p['name'] !== undefined && (typeof p['name'] !== 'string' || !p['name'])) throw new ConfigError(`${at}.name must be a non-empty string`);
+      if (p['apiKeyEnv'] !== undefined && (typeof p['apiKeyEnv'] !== 'string' || !p['apiKeyEnv'])) {
+        throw new ConfigError(`${at}.apiKeyEnv must be a non-empty string`);
+      }
     } else {
       throw new ConfigError(`${at}.type must be "mock" or "openai-compatible"`);
     }
   });
   if (raw['schema'] !== undefined && !isPlainObject(raw['schema'])) throw new ConfigError(`${where}.schema must be an object`);
+  if (raw['description'] !== undefined && typeof raw['description'] !== 'string') throw new ConfigError(`${where}.description must be a string`);
+  if (raw['useEnvProviders'] !== undefined && typeof raw['useEnvProviders'] !== 'boolean') {
+    throw new ConfigError(`${where}.useEnvProviders must be true or false`);
+  }
   if (raw['event'] !== undefined && (typeof raw['event'] !== 'string' || !raw['event'])) {
     throw new ConfigError(`${where}.event must be a non-empty string`);
   }
@@ -195,6 +217,7 @@ function checkWorkflow(name: string, raw: unknown): asserts raw is WorkflowConfi
       if (!isPlainObject(t) || typeof t['name'] !== 'string' || !isPlainObject(t['parameters'])) {
         throw new ConfigError(`${where}.tools[${i}] must be {name, description?, parameters}`);
       }
+      refuseUnknownKeys(`${where}.tools[${i}]`, t, TOOL_KEYS, 'tool');
     });
   }
 }

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { Frame } from '@modelriver/client';
-import { createChannelHub, type ChannelHub, type ChannelHubOptions } from '../src/channels/index.js';
+import { createChannelHub, type ChannelHub, type ChannelHubOptions, type IntervalTimers } from '../src/channels/index.js';
 
 export const PROJECT_ID = '6f1d2c3b-4a5e-4f60-8b71-92a3b4c5d6e7';
 
@@ -46,6 +46,44 @@ export async function startHub(options: Partial<ChannelHubOptions> = {}): Promis
       await hub.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** An interval timer whose one callback (the hub's sweep) runs only when the test says so. */
+export interface ManualSweep {
+  timers: IntervalTimers;
+  /** Runs the hub's sweep now; throws if none is scheduled. */
+  sweep(): void;
+}
+
+/**
+ * Hands the hub timers that never fire on their own, so a test decides when each sweep runs and,
+ * with an injected clock, what time it sees: nothing then depends on how busy the machine is.
+ *
+ * @example
+ * ```ts
+ * const manual = manualSweep();
+ * fx = await startHub({ timers: manual.timers, now: () => now });
+ * now += 5_000;
+ * manual.sweep();
+ * ```
+ */
+export function manualSweep(): ManualSweep {
+  let pending: (() => void) | null = null;
+  return {
+    timers: {
+      setInterval(callback) {
+        pending = callback;
+        return pending;
+      },
+      clearInterval() {
+        pending = null;
+      },
+    },
+    sweep() {
+      if (pending === null) throw new Error('no sweep is scheduled');
+      pending();
     },
   };
 }

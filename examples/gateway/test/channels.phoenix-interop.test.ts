@@ -104,7 +104,9 @@ describe('the official phoenix client', () => {
     fx = await startHub();
     const onCancel = vi.fn();
     const { topic, token } = openChannel(fx.hub, onCancel);
-    const phoenixSocket = connectPhoenix(token, { heartbeatIntervalMs: 20 });
+    // phoenix closes its socket when a heartbeat is still unanswered as the next falls due, so an
+    // interval shorter than a busy machine's event-loop stalls would break the link, not the hub.
+    const phoenixSocket = connectPhoenix(token, { heartbeatIntervalMs: 500 });
     const heartbeatReplies = new Promise<void>((resolve) => {
       let count = 0;
       phoenixSocket.onMessage((raw) => {

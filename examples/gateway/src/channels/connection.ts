@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { pushFrame } from './frames.js';
 import type { Channel } from './channel.js';
+import { JoinRate } from './join-rate.js';
 import type { OutgoingEvent } from './log.js';
 
 /** `WebSocket.OPEN`, inlined to keep `ws` a type-only import here. */
@@ -12,6 +13,11 @@ export interface DeliveryLimits {
   readonly highWaterMark: number;
   /** Cap on the delta of one merged `tokens` frame, in UTF-16 units. */
   readonly maxMergedChars: number;
+  /** The hub's hard cap on `bufferedAmount`; frames larger than it are tracked while in flight. */
+  readonly hardCap: number;
+  /** Joins a socket may make at once, and the rate they are refilled at. */
+  readonly joinBurst: number;
+  readonly joinsPerSecond: number;
 }
 
 /**
@@ -44,6 +50,17 @@ export class Connection {
   overCapSince = -1;
   /** When the hub started closing this socket (-1: it has not). */
   closingSince = -1;
+  /**
+   * Bytes of frames larger than the hard cap that are still being written. The hub exempts them
+   * from the cap (an event bigger than the cap must still get through, or a resuming client would
+   * be closed again by its own replay, forever) and holds them to a drain deadline instead.
+   */
+  oversizeBytes = 0;
+  /** When the sweep first saw the current oversize bytes in flight (-1: none, or one just drained). */
+  oversizeSince = -1;
+  /** The resume token minted by this socket's latest join; its next join revokes it. */
+  resumeToken: string | null = null;
+  readonly joinRate: JoinRate;
   /** Passed with every write: resumes delivery as the socket drains. One per socket, not per frame. */
   private readonly written: (error?: Error | null) => void;
 
@@ -55,6 +72,7 @@ export class Connection {
     private readonly limits: DeliveryLimits,
   ) {
     this.lastSeenAt = now;
+    this.joinRate = new JoinRate(limits.joinBurst, limits.joinsPerSecond, now);
     this.written = (error) => {
       if (!error && this.lagging) this.flush(false);
     };
@@ -62,7 +80,21 @@ export class Connection {
 
   /** Writes one text frame (unless the socket is closing). */
   send(text: string): void {
-    if (this.ws.readyState === OPEN) this.ws.send(text, this.written);
+    if (this.ws.readyState !== OPEN) return;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit, so only a frame that might be over the cap is measured.
+    if (text.length * 3 > this.limits.hardCap) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.limits.hardCap) {
+        this.oversizeBytes += bytes;
+        this.ws.send(text, (error) => {
+          this.oversizeBytes -= bytes;
+          this.oversizeSince = -1;
+          this.written(error);
+        });
+        return;
+      }
+    }
+    this.ws.send(text, this.written);
   }
 
   /** Starts delivering `channel` after `afterSeq`; call {@link flush} to send the replay. */

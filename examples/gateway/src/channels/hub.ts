@@ -6,9 +6,9 @@ import { Channel, type ChannelHost } from './channel.js';
 import { Connection, type DeliveryLimits } from './connection.js';
 import { ChannelHubError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
-import { TokenStore } from './tokens.js';
+import { DEFAULT_MAX_TOKENS_PER_TOPIC, TokenStore } from './tokens.js';
 import { isUuid, parseTopic } from './topic.js';
-import type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats } from './types.js';
+import type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats, IntervalTimers } from './types.js';
 
 /** The one path upgrades are served on (`{websocket_url}/websocket`). */
 export const SOCKET_PATH = '/socket/websocket';
@@ -20,6 +20,12 @@ export const SOCKET_PATH = '/socket/websocket';
  */
 export const SLOW_CONSUMER_CLOSE_CODE = 4408;
 
+/**
+ * Join refusal reason for a socket over its join rate. Unlike the other reasons it is transient:
+ * the socket stays open and a join after a backoff succeeds (clients retry unknown reasons).
+ */
+export const JOIN_RATE_LIMITED = 'rate_limited';
+
 const DEFAULTS = {
   tokenTtlMs: 5 * 60_000,
   resumeTokenTtlMs: 10 * 60_000,
@@ -30,18 +36,30 @@ const DEFAULTS = {
   idleTimeoutMs: 60_000,
   sweepIntervalMs: 1_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxMessageBytes: 1024 * 1024,
   maxMergedChars: 16_384,
+  joinBurst: 10,
+  joinsPerSecond: 1,
+  maxTokensPerChannel: DEFAULT_MAX_TOKENS_PER_TOPIC,
 } as const;
+
+/**
+ * The process's interval timer, looked up at call time (so `vi.useFakeTimers()` applies) and
+ * unref'd: the sweep never keeps a process alive on its own.
+ */
+const systemIntervals: IntervalTimers = {
+  setInterval(callback, ms) {
+    const handle = globalThis.setInterval(callback, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearInterval(handle) {
+    globalThis.clearInterval(handle as ReturnType<typeof globalThis.setInterval>);
+  },
+};
 
 /** Unused tokens are forgotten this often (their expiry is checked on use regardless). */
 const TOKEN_SWEEP_EVERY_MS = 30_000;
-
-/**
- * `ws` closes a socket (1009) whose message exceeds this, so it is set well above `maxFrameBytes`:
- * frames in between are dropped by the decoder with the socket kept open, and only absurd ones
- * (a client streaming megabytes at us) cost the connection.
- */
-const MIN_WS_MAX_PAYLOAD = 1024 * 1024;
 
 const OPEN = 1;
 const CLOSED = 3;
@@ -80,6 +98,7 @@ class Hub implements ChannelHub, ChannelHost {
   private readonly maxFrameBytes: number;
   private readonly limits: DeliveryLimits;
   private readonly options: ChannelHubOptions;
+  private readonly timers: IntervalTimers;
 
   private readonly tokens: TokenStore;
   private readonly channels = new Map<string, Channel>();
@@ -88,11 +107,12 @@ class Hub implements ChannelHub, ChannelHost {
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly servers = new Set<Server>();
   private readonly wss: WebSocketServer;
-  private readonly sweepTimer: ReturnType<typeof setInterval>;
+  private readonly sweepTimer: unknown;
   private nextTokenSweepAt: number;
   private closed = false;
   private droppedFrames = 0;
   private slowClosed = 0;
+  private rateLimitedJoins = 0;
 
   // Listeners shared by every socket (`this` is the socket): no closures per connection.
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -115,20 +135,32 @@ class Hub implements ChannelHub, ChannelHost {
     this.hardCapGraceMs = nonNegative(options, 'hardCapGraceMs');
     this.idleTimeoutMs = positive(options, 'idleTimeoutMs');
     this.maxFrameBytes = positive(options, 'maxFrameBytes');
+    // Messages between the two limits are read and dropped (the socket stays open); only past
+    // maxMessageBytes does `ws` stop reading and close with 1009.
+    const maxMessageBytes = Math.max(positive(options, 'maxMessageBytes'), this.maxFrameBytes);
     this.limits = {
       highWaterMark: nonNegative(options, 'highWaterMark'),
       maxMergedChars: positive(options, 'maxMergedChars'),
+      hardCap: this.hardCap,
+      joinBurst: positiveInteger(options, 'joinBurst'),
+      joinsPerSecond: positive(options, 'joinsPerSecond'),
     };
     const sweepIntervalMs = positive(options, 'sweepIntervalMs');
+    const timers = options.timers ?? systemIntervals;
+    if (typeof timers?.setInterval !== 'function' || typeof timers.clearInterval !== 'function') {
+      throw new ChannelHubError('invalid_option', 'timers must provide setInterval and clearInterval');
+    }
+    this.timers = timers;
 
+    const maxPerTopic = positiveInteger(options, 'maxTokensPerChannel');
     this.tokens = new TokenStore(
-      options.randomBytes === undefined ? { now } : { now, random: options.randomBytes },
+      options.randomBytes === undefined ? { now, maxPerTopic } : { now, maxPerTopic, random: options.randomBytes },
     );
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: Math.max(MIN_WS_MAX_PAYLOAD, this.maxFrameBytes),
+      maxPayload: maxMessageBytes,
     });
 
     const hub = this;
@@ -141,22 +173,30 @@ class Hub implements ChannelHub, ChannelHost {
     };
 
     this.nextTokenSweepAt = now() + TOKEN_SWEEP_EVERY_MS;
-    this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs);
-    this.sweepTimer.unref?.();
+    this.sweepTimer = timers.setInterval(() => {
+      try {
+        this.sweep();
+      } catch (error) {
+        // Defensive, like the socket handlers: one bad pass must not stop the ones after it.
+        this.reportError(error);
+      }
+    }, sweepIntervalMs);
   }
 
   // ---- ChannelHub ---------------------------------------------------------------------------
 
-  open(channelId: string, hooks: { onCancel: () => void }): ChannelHandle {
+  open(channelId: string, hooks: { onCancel: () => void; projectId?: string }): ChannelHandle {
     if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
     if (!isUuid(channelId)) throw new ChannelHubError('invalid_channel_id', 'channelId must be a UUID');
+    const projectId = hooks?.projectId ?? this.projectId;
+    if (!isUuid(projectId)) throw new ChannelHubError('invalid_project_id', 'projectId must be a UUID');
     if (typeof hooks?.onCancel !== 'function') {
       throw new ChannelHubError('invalid_option', 'hooks.onCancel must be a function');
     }
     if (this.live(channelId) !== undefined) {
       throw new ChannelHubError('channel_exists', `channel ${channelId} is already open`);
     }
-    const channel = new Channel(channelId, channelTopic(this.projectId, channelId), hooks.onCancel, this);
+    const channel = new Channel(channelId, channelTopic(projectId, channelId), hooks.onCancel, this);
     this.channels.set(channelId, channel);
     return channel;
   }
@@ -184,7 +224,7 @@ class Hub implements ChannelHub, ChannelHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.sweepTimer);
+    this.timers.clearInterval(this.sweepTimer);
     for (const server of this.servers) server.off('upgrade', this.onUpgrade);
     this.servers.clear();
     for (const channel of this.channels.values()) {
@@ -220,6 +260,7 @@ class Hub implements ChannelHub, ChannelHost {
       tokens: this.tokens.size,
       droppedFrames: this.droppedFrames,
       slowClosed: this.slowClosed,
+      rateLimitedJoins: this.rateLimitedJoins,
     };
   }
 
@@ -328,8 +369,14 @@ class Hub implements ChannelHub, ChannelHost {
   }
 
   private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): void {
-    const refuse = (reason: JoinErrorReason): void =>
+    const refuse = (reason: JoinErrorReason | typeof JOIN_RATE_LIMITED): void =>
       connection.send(replyFrame(joinRef, ref, topic, 'error', { reason }));
+    // Counted before anything else, so refused joins cost their share too; the current
+    // subscription, if any, is left as it is.
+    if (!connection.joinRate.take(this.now())) {
+      this.rateLimitedJoins++;
+      return refuse(JOIN_RATE_LIMITED);
+    }
     const parts = parseTopic(topic);
     if (parts === null) return refuse('invalid_channel_format');
     if (topic !== connection.topic) return refuse('unauthorized');
@@ -339,7 +386,10 @@ class Hub implements ChannelHub, ChannelHost {
     const fromSeq = readLastSeq(payload);
     // A second join on the same socket (a client rejoining in place) replaces the first.
     this.leave(connection);
+    // One live resume token per socket: a rejoin flood must not mint tokens that all stay valid.
+    if (connection.resumeToken !== null) this.tokens.revoke(connection.resumeToken);
     const resumeToken = this.tokens.issue(topic, this.resumeTokenTtlMs);
+    connection.resumeToken = resumeToken;
     connection.subscribe(channel, joinRef, fromSeq);
     channel.subscribers.add(connection);
     connection.send(
@@ -402,7 +452,19 @@ class Hub implements ChannelHub, ChannelHost {
         ws.terminate();
         continue;
       }
-      const buffered = ws.bufferedAmount;
+      // A frame larger than the cap is exempt from it; the cap applies to what queues behind it.
+      // (Delivery writes nothing more until the socket drains below the high-water mark, so
+      // little can.) The frame itself must drain at the pace the cap implies: one grace period
+      // per cap's worth of bytes, restarted whenever one such frame has been written out.
+      const oversize = connection.oversizeBytes;
+      if (oversize > 0) {
+        if (connection.oversizeSince === -1) connection.oversizeSince = now;
+        else if (now - connection.oversizeSince >= this.hardCapGraceMs * Math.ceil(oversize / this.hardCap)) {
+          this.closeSlow(ws, connection, now);
+          continue;
+        }
+      }
+      const buffered = ws.bufferedAmount - oversize;
       if (buffered > this.hardCap) {
         if (connection.overCapSince === -1) connection.overCapSince = now;
         else if (now - connection.overCapSince >= this.hardCapGraceMs) this.closeSlow(ws, connection, now);
@@ -475,12 +537,24 @@ type NumericOption =
   | 'idleTimeoutMs'
   | 'sweepIntervalMs'
   | 'maxFrameBytes'
-  | 'maxMergedChars';
+  | 'maxMessageBytes'
+  | 'maxMergedChars'
+  | 'joinBurst'
+  | 'joinsPerSecond'
+  | 'maxTokensPerChannel';
 
 function positive(options: ChannelHubOptions, name: NumericOption): number {
   const value = options[name] ?? DEFAULTS[name];
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ChannelHubError('invalid_option', `${name} must be a positive finite number`);
+  }
+  return value;
+}
+
+function positiveInteger(options: ChannelHubOptions, name: NumericOption): number {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ChannelHubError('invalid_option', `${name} must be an integer ≥ 1`);
   }
   return value;
 }

@@ -11,7 +11,11 @@ export interface ChannelHubOptions {
   retentionMs?: number;
   /** bufferedAmount above which pending `tokens` for a socket are merged. Default 64 KiB. */
   highWaterMark?: number;
-  /** bufferedAmount above which a socket that stays there is closed. Default 4 MiB. */
+  /**
+   * bufferedAmount above which a socket that stays there is closed. Default 4 MiB. A frame larger
+   * than this (one huge event) is exempt while it is written: the cap applies to what queues
+   * behind it, and the frame must drain within `hardCapGraceMs` per `hardCap` bytes it holds.
+   */
   hardCap?: number;
   /** How long a socket may stay over the hard cap before it is closed. Default 5 s. */
   hardCapGraceMs?: number;
@@ -22,6 +26,21 @@ export interface ChannelHubOptions {
   sweepIntervalMs?: number;
   /** Client frames larger than this are dropped unread (the socket stays open). Default 64 KiB. */
   maxFrameBytes?: number;
+  /**
+   * A client message larger than this closes the socket with 1009 (it is not even read). Default
+   * 1 MiB; never below `maxFrameBytes`.
+   */
+  maxMessageBytes?: number;
+  /** Joins a socket may send at once before `rate_limited` refusals. Default 10. */
+  joinBurst?: number;
+  /** Joins per second a socket gets back after its burst (a token bucket). Default 1. */
+  joinsPerSecond?: number;
+  /**
+   * Live connect and resume tokens per channel; issuing one more revokes the oldest. Default 64.
+   */
+  maxTokensPerChannel?: number;
+  /** Runs the sweep. Default: the process's setInterval (unref'd). Tests inject one to sweep by hand. */
+  timers?: IntervalTimers;
   /** Cap on the delta of one merged `tokens` frame, in UTF-16 units. Default 16384. */
   maxMergedChars?: number;
   /** Source of token entropy. Default `crypto.randomBytes`. */
@@ -30,6 +49,12 @@ export interface ChannelHubOptions {
   onJoin?: (info: JoinInfo) => void;
   /** Told of exceptions thrown by hooks (`onCancel`, `onJoin`); they never reach the sockets. */
   onError?: (error: unknown) => void;
+}
+
+/** The periodic timer the hub's sweep runs on (`setInterval`/`clearInterval`, injectable). */
+export interface IntervalTimers {
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
 }
 
 /** A successful join, as reported to {@link ChannelHubOptions.onJoin}. */
@@ -56,12 +81,17 @@ export interface ChannelHubStats {
   droppedFrames?: number;
   /** Sockets closed for staying over the hard cap. */
   slowClosed?: number;
+  /** Joins refused with `rate_limited` since the hub started. */
+  rateLimitedJoins?: number;
 }
 
 /** The WebSocket side of the gateway: tokens, joins, replay, live delivery. */
 export interface ChannelHub {
-  /** Registers a channel; events published before any join are kept and replayed. */
-  open(channelId: string, hooks: { onCancel: () => void }): ChannelHandle;
+  /**
+   * Registers a channel; events published before any join are kept and replayed. `projectId` (a
+   * UUID) puts it in that project's topic instead of the hub's default project.
+   */
+  open(channelId: string, hooks: { onCancel: () => void; projectId?: string }): ChannelHandle;
   get(channelId: string): ChannelHandle | undefined;
   /** Issues a single-use ws_token bound to the channel's topic. */
   issueToken(channelId: string): string;

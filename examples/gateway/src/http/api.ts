@@ -7,6 +7,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ProjectDirectory } from '../projects.js';
 import { createAuthenticator } from './auth.js';
 import { isJsonContentType, parseJson, readBody } from './body.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -14,15 +15,22 @@ import type { RouteContext, Routes } from './routes.js';
 
 /** What {@link createApiHandler} needs. */
 export interface ApiDeps {
-  apiKeys: readonly string[];
+  /** Who may call: every key of every project. */
+  projects: ProjectDirectory;
   bodyLimitBytes: number;
   limiter: RateLimiter;
   routes: Routes;
   logger: Logger;
 }
 
-/** Bytes of an unread request body we are willing to drain (without buffering) after answering early. */
-const DRAIN_FACTOR = 8;
+/**
+ * An answer sent before the body was read leaves the rest of the body on the wire. Closing the
+ * connection at once would make the kernel answer the client's next bytes with a reset, and an
+ * uploader that is still writing then sees EPIPE/ECONNRESET instead of our answer. So the rest is
+ * read and dropped (never buffered) up to this many times the body limit, which keeps the
+ * connection usable; past it the connection is cut. `requestTimeoutMs` bounds the time it may take.
+ */
+export const DISCARD_FACTOR = 8;
 
 /**
  * Writes a JSON answer.
@@ -45,23 +53,22 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * An answer sent before the body was read: the connection is closed after it (the rest of the body
- * is drained, not buffered, up to a bound), so an unread body never poisons the next request.
+ * An answer sent before the body was read. The rest of the body is read and dropped, up to
+ * `limit × DISCARD_FACTOR` bytes, so the client gets the answer instead of a reset; a body past
+ * that bound gets the connection cut once the bound is reached.
  */
 function answerEarly(req: IncomingMessage, res: ServerResponse, limit: number, status: number, body: unknown, headers: Record<string, string>): void {
-  const length = req.headers['content-length'];
-  const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.complete) {
-    let drained = 0;
-    req.on('data', (chunk: Buffer) => {
-      drained += chunk.length;
-      if (drained > limit * DRAIN_FACTOR) req.destroy();
-    });
-    req.resume();
-    sendJson(res, status, body, { ...headers, connection: 'close' });
-    return;
-  }
+  if (!req.complete) discardBody(req, limit * DISCARD_FACTOR);
   sendJson(res, status, body, headers);
+}
+
+function discardBody(req: IncomingMessage, bound: number): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > bound) req.destroy();
+  });
+  req.resume();
 }
 
 function errorBody(code: string, message: string): { error: { code: string; message: string } } {
@@ -77,7 +84,7 @@ function errorBody(code: string, message: string): { error: { code: string; mess
  * ```
  */
 export function createApiHandler(deps: ApiDeps): RequestListener {
-  const authenticate = createAuthenticator(deps.apiKeys);
+  const authenticate = createAuthenticator(deps.projects.apiKeys);
   const limit = deps.bodyLimitBytes;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -91,7 +98,8 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
     }
 
     const apiKey = authenticate(req.headers.authorization);
-    if (!apiKey) {
+    const project = apiKey === null ? undefined : deps.projects.byKey(apiKey);
+    if (!apiKey || !project) {
       answerEarly(req, res, limit, 401, errorBody(ErrorCode.unauthorized, 'missing or invalid API key: send Authorization: Bearer <key>'), {
         'www-authenticate': 'Bearer',
       });
@@ -141,6 +149,7 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
       req,
       res,
       apiKey,
+      project,
       params: match.params,
       body,
       rawBody: raw,

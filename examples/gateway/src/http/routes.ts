@@ -6,8 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { channelTopic, type ResponsePayload } from '@modelriver/client';
 import type { AsyncAck, ReconnectAnswer, SyncAnswer } from '@modelriver/node';
-import type { ChannelHub } from '../channels/types.js';
+import { parseTopic } from '../channels/topic.js';
+import type { ChannelHandle, ChannelHub } from '../channels/types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import type { Project } from '../projects.js';
+import type { RequestRecord } from '../runner/request-record.js';
 import type { AcceptedRequest, Runner } from '../runner/runner.js';
 import type { RequestStore } from '../runner/request-store.js';
 import type { WebhookDelivery, WebhookDispatcher } from '../webhooks/types.js';
@@ -23,6 +26,8 @@ export interface RouteContext {
   res: ServerResponse;
   /** The authenticated API key. */
   apiKey: string;
+  /** The project of that key: the only one whose resources this request may see. */
+  project: Project;
   params: Record<string, string>;
   /** Parsed JSON body (routes with a body only). */
   body: unknown;
@@ -54,7 +59,6 @@ export interface Routes {
 
 /** What the endpoints need. */
 export interface RoutesDeps {
-  projectId: string;
   publicUrl: string | null;
   /** `http://host:port` of the listening socket, used when a request has no usable Host header. */
   localBase: () => string;
@@ -91,20 +95,37 @@ function deliveryView(delivery: WebhookDelivery): Record<string, unknown> {
  *
  * @example
  * ```ts
- * const routes = createRoutes({ projectId, publicUrl: null, localBase, runner, hub, dispatcher, store, workflows, idempotency });
+ * const routes = createRoutes({ publicUrl: null, localBase, runner, hub, dispatcher, store, workflows, idempotency });
  * routes.match('POST', '/v1/ai/async');
  * ```
  */
 export function createRoutes(deps: RoutesDeps): Routes {
   const baseOf = (req: IncomingMessage): string => publicBase(req, deps.publicUrl, deps.localBase());
 
-  function resolveWorkflow(input: AiRequestInput): AcceptedRequest {
+  /*
+   * Another project's resources are answered exactly like missing ones (404, same message), so a
+   * key cannot even learn that a channel id exists elsewhere.
+   */
+  function ownRecord(project: Project, channelId: string): RequestRecord | undefined {
+    const record = isUuid(channelId) ? deps.store.get(channelId) : undefined;
+    return record?.projectId === project.id ? record : undefined;
+  }
+
+  /** The live channel, if it belongs to `project` (its topic names the project). */
+  function ownChannel(project: Project, channelId: string): ChannelHandle | undefined {
+    const handle = deps.hub.get(channelId);
+    return handle && parseTopic(handle.topic)?.projectId === project.id ? handle : undefined;
+  }
+
+  function resolveWorkflow(input: AiRequestInput, project: Project): AcceptedRequest {
     const workflow = deps.workflows.get(input.workflow);
     if (!workflow) {
       const known = [...deps.workflows.keys()].join(', ');
       throw new GatewayError(404, ErrorCode.workflowNotFound, `workflow "${input.workflow}" not found (available: ${known})`);
     }
     return {
+      projectId: project.id,
+      webhookSecret: project.webhookSecret,
       workflow,
       messages: input.messages,
       metadata: input.metadata,
@@ -113,17 +134,17 @@ export function createRoutes(deps: RoutesDeps): Routes {
     };
   }
 
-  function connectionFields(channelId: string, base: string): Omit<ReconnectAnswer, 'channel_id' | 'project_id'> {
+  function connectionFields(project: Project, channelId: string, base: string): Omit<ReconnectAnswer, 'channel_id' | 'project_id'> {
     return {
       ws_token: deps.hub.issueToken(channelId),
       websocket_url: websocketUrl(base),
-      websocket_channel: channelTopic(deps.projectId, channelId),
+      websocket_channel: channelTopic(project.id, channelId),
     };
   }
 
   async function postAsync(ctx: RouteContext): Promise<RouteAnswer> {
     const input = parseAiRequest(ctx.body);
-    const accepted = resolveWorkflow(input);
+    const accepted = resolveWorkflow(input, ctx.project);
     const base = baseOf(ctx.req);
     const { answer, replayed } = await deps.idempotency.run(`${ctx.apiKey} async`, ctx.idempotencyKey, ctx.rawBody, async () => {
       const channelId = randomUUID();
@@ -132,8 +153,8 @@ export function createRoutes(deps: RoutesDeps): Routes {
         message: 'success',
         status: 'pending',
         channel_id: channelId,
-        project_id: deps.projectId,
-        ...connectionFields(channelId, base),
+        project_id: ctx.project.id,
+        ...connectionFields(ctx.project, channelId, base),
         customer_data: input.metadata,
       };
       return { status: 202, body: ack as unknown as Record<string, unknown> } satisfies StoredAnswer;
@@ -141,13 +162,13 @@ export function createRoutes(deps: RoutesDeps): Routes {
     if (!replayed) return { ...answer, headers: {} };
     // The first answer's token may have been used already: a replay gets a fresh one.
     const channelId = String(answer.body['channel_id']);
-    if (!deps.hub.get(channelId)) return { ...answer, headers: { 'idempotent-replayed': 'true' } };
-    return { status: answer.status, body: { ...answer.body, ...connectionFields(channelId, base) }, headers: { 'idempotent-replayed': 'true' } };
+    if (!ownChannel(ctx.project, channelId)) return { ...answer, headers: { 'idempotent-replayed': 'true' } };
+    return { status: answer.status, body: { ...answer.body, ...connectionFields(ctx.project, channelId, base) }, headers: { 'idempotent-replayed': 'true' } };
   }
 
   async function postSync(ctx: RouteContext): Promise<RouteAnswer> {
     const input = parseAiRequest(ctx.body);
-    const accepted = resolveWorkflow(input);
+    const accepted = resolveWorkflow(input, ctx.project);
     const base = baseOf(ctx.req);
     const { answer, replayed } = await deps.idempotency.run(`${ctx.apiKey} sync`, ctx.idempotencyKey, ctx.rawBody, async () => {
       const channelId = randomUUID();
@@ -160,8 +181,8 @@ export function createRoutes(deps: RoutesDeps): Routes {
 
   async function postReconnect(ctx: RouteContext): Promise<RouteAnswer> {
     const { channelId } = parseReconnectBody(ctx.body);
-    if (!deps.hub.get(channelId)) {
-      const record = deps.store.get(channelId);
+    if (!ownChannel(ctx.project, channelId)) {
+      const record = ownRecord(ctx.project, channelId);
       if (record) {
         throw new GatewayError(409, ErrorCode.channelExpired, `channel ${channelId} has ended (${record.status}) and its events are no longer kept`);
       }
@@ -169,8 +190,8 @@ export function createRoutes(deps: RoutesDeps): Routes {
     }
     const answer: ReconnectAnswer = {
       channel_id: channelId,
-      project_id: deps.projectId,
-      ...connectionFields(channelId, baseOf(ctx.req)),
+      project_id: ctx.project.id,
+      ...connectionFields(ctx.project, channelId, baseOf(ctx.req)),
     };
     return { status: 200, body: answer };
   }
@@ -179,24 +200,29 @@ export function createRoutes(deps: RoutesDeps): Routes {
     const channelId = ctx.params['channel_id'] ?? '';
     if (!isUuid(channelId)) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
     const body = parseCallbackBody(ctx.body);
+    // A running request always has its record, so this also hides other projects' live channels.
+    if (!ownRecord(ctx.project, channelId)) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
     deps.runner.callback(channelId, body);
     return { status: 200, body: { status: 'ok' } };
   }
 
   async function getRequest(ctx: RouteContext): Promise<RouteAnswer> {
     const channelId = ctx.params['channel_id'] ?? '';
-    const record = isUuid(channelId) ? deps.store.get(channelId) : undefined;
+    const record = ownRecord(ctx.project, channelId);
     if (!record) throw new GatewayError(404, ErrorCode.notFound, `no request log for channel ${channelId}`);
-    return { status: 200, body: { ...record.toLog(), project_id: deps.projectId } };
+    return { status: 200, body: { ...record.toLog(), project_id: ctx.project.id } };
   }
 
-  async function getDeadLetters(): Promise<RouteAnswer> {
-    return { status: 200, body: { dead_letters: deps.dispatcher.deadLetters().map(deliveryView) } };
+  async function getDeadLetters(ctx: RouteContext): Promise<RouteAnswer> {
+    const own = deps.dispatcher.deadLetters().filter((d) => d.projectId === ctx.project.id);
+    return { status: 200, body: { dead_letters: own.map(deliveryView) } };
   }
 
   async function postReplay(ctx: RouteContext): Promise<RouteAnswer> {
     const id = ctx.params['id'] ?? '';
-    const delivery = deps.dispatcher.replay(id);
+    const known = deps.dispatcher.get?.(id) ?? deps.dispatcher.deadLetters().find((d) => d.id === id);
+    const owned = known?.projectId === ctx.project.id;
+    const delivery = owned ? deps.dispatcher.replay(id) : undefined;
     if (!delivery) throw new GatewayError(404, ErrorCode.notFound, `no dead-lettered webhook with id ${id}`);
     deps.store.get(delivery.channelId)?.webhookState(delivery.id, 'pending');
     return { status: 202, body: { delivery: deliveryView(delivery) } };

@@ -4,6 +4,7 @@
  * rely on this: a run interrupted at any token and continued from its prefix yields exactly the
  * text of an undisturbed run.
  */
+import { stringForPattern } from './mock-pattern.js';
 
 /**
  * FNV-1a, 32 bits: a stable seed from a string.
@@ -156,6 +157,10 @@ function promptWords(prompt: string): string[] {
 }
 
 function stringFor(schema: Schema, key: string, random: () => number): string {
+  if (typeof schema['pattern'] === 'string') {
+    const matching = stringForPattern(schema['pattern'], random);
+    if (matching !== null) return matching;
+  }
   switch (schema['format']) {
     case 'date-time':
       return new Date(Date.UTC(2026, 0, 1) + Math.floor(random() * 365 * 86_400_000)).toISOString();
@@ -247,7 +252,7 @@ function valueFor(schema: Schema, key: string, random: () => number, prompt: str
 }
 
 /**
- * A value satisfying common JSON Schema constructs (object, array, string with enum/format/length,
+ * A value satisfying common JSON Schema constructs (object, array, string with enum/format/length/pattern,
  * number/integer bounds, boolean, const, anyOf), derived from the prompt.
  *
  * @example

@@ -9,6 +9,7 @@ import type { RequestLog, WebhookAttemptLog, WebhookType } from '@modelriver/nod
 export type RequestStatus =
   | 'queued'
   | 'processing'
+  | 'failover'
   | 'ai_generated'
   | 'awaiting_callback'
   | 'success'
@@ -19,6 +20,25 @@ export type RequestStatus =
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['success', 'error', 'cancelled', 'completed']);
 
 type WebhookEntry = RequestLog['webhooks'][number];
+
+/** The callback phase of an event-driven request; `cancelled` when the channel was cancelled while waiting. */
+export interface CallbackLog {
+  deadline: string;
+  received_at: string | null;
+  status: 'waiting' | 'received' | 'timed_out' | 'cancelled';
+}
+
+/**
+ * The wire shape of the log: {@link RequestLog} plus the final response body (`content`, `data`),
+ * the project, and a callback that can also be `cancelled`.
+ */
+export interface GatewayRequestLog extends Omit<RequestLog, 'callback'> {
+  callback: CallbackLog | null;
+  /** The final response's text (every delta of every attempt), `''` until the response. */
+  content: string;
+  /** The final response's `data` (structured output, a callback's data), else null. */
+  data: unknown;
+}
 
 /**
  * One request's mutable record; {@link RequestRecord.toLog} gives the wire shape.
@@ -41,7 +61,10 @@ export class RequestRecord {
   provider: string | null = null;
   model: string | null = null;
   eventName: string | null = null;
-  callback: RequestLog['callback'] = null;
+  callback: CallbackLog | null = null;
+  /** The latest `response` published (the final one once the request ended). */
+  private content = '';
+  private data: unknown = null;
   private readonly webhooks = new Map<string, WebhookEntry>();
   private readonly timeline: RequestLog['timeline'] = [];
 
@@ -52,7 +75,15 @@ export class RequestRecord {
     readonly customerData: Record<string, unknown>,
     readonly createdAt: number,
     private readonly now: () => number,
+    /** Null only for records made outside the HTTP API (runner tests). */
+    readonly projectId: string | null = null,
   ) {}
+
+  /** Records the body of a `response` just published: the log shows what the client got. */
+  setResponseBody(content: string, data: unknown): void {
+    this.content = content;
+    this.data = data === undefined ? null : data;
+  }
 
   /** True while a webhook of this request may still be attempted (the log must outlive it). */
   get webhooksPending(): boolean {
@@ -115,7 +146,7 @@ export class RequestRecord {
    * res.end(JSON.stringify(record.toLog()));
    * ```
    */
-  toLog(): RequestLog {
+  toLog(): GatewayRequestLog {
     return {
       channel_id: this.channelId,
       workflow: this.workflow,
@@ -134,6 +165,8 @@ export class RequestRecord {
       customer_data: this.customerData,
       webhooks: [...this.webhooks.values()].map((w) => ({ ...w, attempts: w.attempts.map((a) => ({ ...a })) })),
       callback: this.callback ? { ...this.callback } : null,
+      content: this.content,
+      data: structuredClone(this.data),
       timeline: this.timeline.map((entry) => ({ ...entry })),
     };
   }

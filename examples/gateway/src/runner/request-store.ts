@@ -34,9 +34,15 @@ export class RequestStore {
    * const record = store.create(channelId, 'chat', 'async', {});
    * ```
    */
-  create(channelId: string, workflow: string, mode: 'async' | 'sync', customerData: Record<string, unknown>): RequestRecord {
+  create(
+    channelId: string,
+    workflow: string,
+    mode: 'async' | 'sync',
+    customerData: Record<string, unknown>,
+    projectId: string | null = null,
+  ): RequestRecord {
     this.sweep();
-    const record = new RequestRecord(channelId, workflow, mode, customerData, this.now(), this.now);
+    const record = new RequestRecord(channelId, workflow, mode, customerData, this.now(), this.now, projectId);
     this.records.set(channelId, record);
     return record;
   }

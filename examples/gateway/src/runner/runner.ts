@@ -20,6 +20,10 @@ import { checkStructuredOutput } from './structured-output.js';
 
 /** A validated AI request, ready to run. */
 export interface AcceptedRequest {
+  /** The project of the key that sent it: its channel, log and webhooks belong to it. Default: the hub's. */
+  projectId?: string;
+  /** Signs its webhooks. Default: the dispatcher's secret. */
+  webhookSecret?: string;
   workflow: Workflow;
   messages: ChatMessage[];
   /** Echoed as `customer_data`. */
@@ -128,12 +132,15 @@ export class Runner {
    */
   start(channelId: string, request: AcceptedRequest, mode: 'async' | 'sync', publicBase: string): StartedRequest {
     const { hub, store, now } = this.deps;
-    const record = store.create(channelId, request.workflow.name, mode, request.metadata);
+    const record = store.create(channelId, request.workflow.name, mode, request.metadata, request.projectId ?? null);
     let resolveFirst!: (payload: ResponsePayload) => void;
     const firstResponse = new Promise<ResponsePayload>((resolve) => {
       resolveFirst = resolve;
     });
-    const handle = hub.open(channelId, { onCancel: () => this.cancel(channelId, 'client') });
+    const handle = hub.open(channelId, {
+      onCancel: () => this.cancel(channelId, 'client'),
+      ...(request.projectId !== undefined ? { projectId: request.projectId } : {}),
+    });
     const run: Run = {
       channelId,
       request,
@@ -255,11 +262,11 @@ export class Runner {
         attempt: attemptNumber,
         ...(next.reason ? { reason: next.reason } : {}),
       });
-      run.record.setStatus('processing', {
+      // The log says what the wire said: `status:failover` for a failover.
+      run.record.setStatus(next.status, {
         provider: provider.name,
         model: provider.model,
         attempt: attemptNumber,
-        ...(next.status === 'failover' ? { failover: true } : {}),
         ...(next.reason ? { reason: next.reason } : {}),
         ...(output ? { continues_after_chars: output.length } : {}),
       });
@@ -443,6 +450,7 @@ export class Runner {
 
   private finishCancelled(run: Run): void {
     this.clearCallbackTimer(run);
+    if (run.record.callback?.status === 'waiting') run.record.callback = { ...run.record.callback, status: 'cancelled' };
     this.finish(run, 'cancelled', {});
   }
 
@@ -495,6 +503,7 @@ export class Runner {
       ...extra,
     };
     const seq = run.handle.publish('response', body);
+    run.record.setResponseBody(body.content ?? '', 'data' in body ? body.data : null);
     run.record.note('response', { status, seq, ...(extra.error ? { code: extra.error.code } : {}) });
     return { ...body, seq };
   }
@@ -530,7 +539,13 @@ export class Runner {
     } as WebhookEvent;
     run.record.addWebhook(id, type, url);
     try {
-      this.deps.dispatcher.deliver({ url, channelId: run.channelId, body });
+      this.deps.dispatcher.deliver({
+        url,
+        channelId: run.channelId,
+        ...(run.request.projectId !== undefined ? { projectId: run.request.projectId } : {}),
+        ...(run.request.webhookSecret !== undefined ? { secret: run.request.webhookSecret } : {}),
+        body,
+      });
     } catch (err) {
       // The dispatcher promises not to throw; if it does, the request itself must still end well.
       this.deps.logger.error(`webhook ${id} for ${run.channelId} could not be queued`, err);

@@ -35,6 +35,8 @@ interface Entry {
   delivery: WebhookDelivery;
   /** The body serialised once: the exact bytes every attempt signs and sends. */
   payload: string;
+  /** The secret every attempt is signed with. */
+  secret: string;
   /** Why this delivery can never be sent (bad URL, unserialisable body); it goes straight to dead. */
   invalid?: string;
   /** Retries already used in the current round (a replay starts a new round). */
@@ -111,7 +113,7 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
     let headers: Record<string, string>;
     try {
       headers = {
-        ...signWebhook({ body: entry.payload, secret, id: entry.delivery.id, timestamp: Math.floor(startedAt / 1000) }),
+        ...signWebhook({ body: entry.payload, secret: entry.secret, id: entry.delivery.id, timestamp: Math.floor(startedAt / 1000) }),
         'mr-channel-id': entry.delivery.channelId,
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
@@ -173,16 +175,23 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
     const url = (input as { url?: unknown } | undefined)?.url;
     const channelId = (input as { channelId?: unknown } | undefined)?.channelId;
     const bodyType = isPlainObject(body) ? body.type : undefined;
+    const projectId = (input as { projectId?: unknown } | undefined)?.projectId;
+    const ownSecret = (input as { secret?: unknown } | undefined)?.secret;
     const delivery: WebhookDelivery = {
       id,
       url: typeof url === 'string' ? url : String(url),
       channelId: typeof channelId === 'string' ? channelId : String(channelId),
+      ...(typeof projectId === 'string' ? { projectId } : {}),
       type: (typeof bodyType === 'string' ? bodyType : 'task.failed') as WebhookType,
       state: 'pending',
       attempts: [],
     };
-    const entry: Entry = { delivery, payload: '', retriesUsed: 0, inFlight: false };
-    const problem = checkInput(url, channelId, body, bodyId) ?? serialiseInto(entry, body as WebhookEvent);
+    const entry: Entry = { delivery, payload: '', secret, retriesUsed: 0, inFlight: false };
+    let problem = checkInput(url, channelId, body, bodyId) ?? serialiseInto(entry, body as WebhookEvent);
+    if (ownSecret !== undefined) {
+      if (isUsableSecret(ownSecret)) entry.secret = ownSecret;
+      else problem ??= 'secret must be "whsec_" followed by base64';
+    }
     if (problem !== undefined) entry.invalid = `invalid_delivery: ${problem}`;
     entries.set(id, entry);
     void attempt(entry);

@@ -21,6 +21,8 @@ export interface WebhookDelivery {
   id: string;
   url: string;
   channelId: string;
+  /** The project the delivery belongs to (only its keys see it in the dead letters). */
+  projectId?: string;
   type: WebhookType;
   state: 'pending' | 'delivered' | 'dead';
   attempts: WebhookAttemptLog[];
@@ -28,7 +30,8 @@ export interface WebhookDelivery {
 
 /** Signs and posts webhooks, retries them on a schedule, dead-letters the ones that never succeed. */
 export interface WebhookDispatcher {
-  deliver(input: { url: string; channelId: string; body: WebhookEvent }): WebhookDelivery;
+  /** `secret` signs this delivery instead of the dispatcher's own (a project's secret). */
+  deliver(input: { url: string; channelId: string; projectId?: string; secret?: string; body: WebhookEvent }): WebhookDelivery;
   deadLetters(): WebhookDelivery[];
   /** Puts a dead-lettered delivery back in line (first attempt at once). */
   replay(deliveryId: string): WebhookDelivery | undefined;
