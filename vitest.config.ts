@@ -3,6 +3,20 @@ import { fileURLToPath } from 'node:url';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+/** React 18 for the second run of the React package's tests (installed as react18/react-dom18). */
+const react18 = [
+  { find: /^react-dom(\/.*)?$/, replacement: `${src('./packages/react/node_modules/react-dom18')}$1` },
+  { find: /^react(\/.*)?$/, replacement: `${src('./packages/react/node_modules/react18')}$1` },
+];
+const reactTests = ['packages/react/{src,test}/**/*.test.{ts,tsx}'];
+
+// Shared by both projects. Each project names its own `include`: with `extends: true`, vitest
+// would concatenate the lists and run every test in both projects.
+const shared = {
+  testTimeout: 20_000,
+  hookTimeout: 20_000,
+};
+
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so a change is tested without a rebuild.
@@ -11,16 +25,37 @@ export default defineConfig({
       { find: /^@modelriver\/node\/webhooks$/, replacement: src('./packages/node/src/webhooks/index.ts') },
       { find: /^@modelriver\/node$/, replacement: src('./packages/node/src/index.ts') },
       { find: /^@modelriver\/test-utils$/, replacement: src('./packages/test-utils/src/index.ts') },
+      { find: /^@modelriver\/react$/, replacement: src('./packages/react/src/index.ts') },
     ],
   },
   test: {
-    include: ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts', 'tests/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
-    typecheck: {
-      enabled: true,
-      include: ['packages/*/{src,test}/**/*.test-d.ts'],
-      tsconfig: './tsconfig.typetests.json',
-    },
+    projects: [
+      // Everything, React's tests on React 19.
+      {
+        extends: true,
+        test: {
+          ...shared,
+          name: 'default',
+          include: ['packages/*/{src,test}/**/*.test.{ts,tsx}', 'examples/*/{src,test}/**/*.test.ts', 'tests/**/*.test.ts'],
+          typecheck: {
+            enabled: true,
+            include: ['packages/*/{src,test}/**/*.test-d.ts'],
+            tsconfig: './tsconfig.typetests.json',
+          },
+        },
+      },
+      // The React package's tests again, on React 18.
+      {
+        extends: true,
+        resolve: { alias: react18 },
+        test: {
+          ...shared,
+          name: 'react18',
+          include: reactTests,
+          // react-dom18 and @testing-library are loaded by Node, not Vite: they need the same redirection.
+          setupFiles: ['packages/react/test/react18-setup.ts'],
+        },
+      },
+    ],
   },
 });

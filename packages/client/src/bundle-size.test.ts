@@ -5,11 +5,12 @@ import { CLIENT_DIR, CLIENT_IMPORT, measureBundle } from '../../../bench/client/
  * Browser bundle budget for `import { ModelRiverClient } from '@modelriver/client'`:
  * min+gzip bytes, bundled from `src` with the published build's settings (esbuild,
  * browser, minified ESM, ES2020, `mangleProps: /^_/`), as `bench/client/bundle-size.ts`
- * measures it, eventemitter3 included. The issue's target is 6 144 B; this is the size reached (see the
- * package README, "Bundle size"), so any growth fails here and has to be justified by
- * raising the number on purpose.
+ * measures it, eventemitter3 included. The whole client stays in the default import and this
+ * number is the limit (docs/decisions/0004): any growth fails here and has to be justified by
+ * raising it on purpose, in the decision record. 15,200 B until the new-user fixes (+446 B)
+ * and the partial-JSON parser for streaming structured output (+1,097 B).
  */
-const BUDGET_GZIP_BYTES = 15_200;
+const BUDGET_GZIP_BYTES = 17_100;
 
 describe('bundle size', () => {
   it(`ModelRiverClient stays within ${BUDGET_GZIP_BYTES} B min+gzip for the browser`, async () => {

@@ -11,7 +11,7 @@ import { DEFAULT_PUSH_BUFFER } from './push.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './socket.js';
 import { isRecord, nonEmpty } from './events.js';
-import type { BackoffOptions, ConnectOptions, ModelRiverClientOptions, NotifyMode, PushBufferOptions } from './types.js';
+import type { AsyncResponse, BackoffOptions, ConnectOptions, ConnectParams, ModelRiverClientOptions, NotifyMode, PushBufferOptions } from './types.js';
 
 /** The options with their defaults, as the client runs with them. */
 export interface ResolvedOptions {
@@ -81,18 +81,24 @@ export function resolveOptions(options: ModelRiverClientOptions): ResolvedOption
   return resolved;
 }
 
-/** Why `connect()`'s options cannot start a request, or null when they can. */
-export function connectOptionsProblem(options: ConnectOptions | undefined): string | null {
-  const o = (typeof options === 'object' && options !== null ? options : null) as Partial<ConnectOptions> | null;
-  return o === null
-    ? 'connect() needs {channelId, wsToken} from POST /v1/ai/async'
-    : !nonEmpty(o.channelId)
-      ? 'channelId is required: pass channel_id from POST /v1/ai/async'
-      : !nonEmpty(o.wsToken)
-        ? 'wsToken is required: pass ws_token from POST /v1/ai/async'
-        : o.websocketUrl !== undefined && typeof o.websocketUrl !== 'string'
-          ? 'websocketUrl must be a string'
-          : o.websocketChannel !== undefined && typeof o.websocketChannel !== 'string'
-            ? 'websocketChannel must be a string'
-            : null;
+/**
+ * `connect()`'s options in camelCase (the ack's snake_case fields are read too; a camelCase field
+ * wins), or why they cannot start a request: a message that names the field to pass.
+ */
+export function readConnectOptions(options: ConnectOptions | undefined): ConnectParams | string {
+  const o = (typeof options === 'object' && options !== null ? options : {}) as Partial<ConnectParams & AsyncResponse>;
+  const channelId = o.channelId ?? o.channel_id;
+  const wsToken = o.wsToken ?? o.ws_token;
+  const websocketUrl = o.websocketUrl ?? o.websocket_url;
+  const websocketChannel = o.websocketChannel ?? o.websocket_channel;
+  const problem = (field: string, wire: string, what: string): string => `${field} ${what}: pass the ack of POST /v1/ai/async (its ${wire})`;
+  return !nonEmpty(channelId)
+    ? problem('channelId', 'channel_id', 'is required')
+    : !nonEmpty(wsToken)
+      ? problem('wsToken', 'ws_token', 'is required')
+      : websocketUrl !== undefined && typeof websocketUrl !== 'string'
+        ? problem('websocketUrl', 'websocket_url', 'must be a string')
+        : websocketChannel !== undefined && typeof websocketChannel !== 'string'
+          ? problem('websocketChannel', 'websocket_channel', 'must be a string')
+          : { channelId, wsToken, websocketUrl, websocketChannel };
 }

@@ -10,12 +10,13 @@
 import type { ModelRiverClient } from './client.js';
 import { ModelRiverError } from './errors.js';
 import { EventStream } from './event-stream.js';
-import type { ConnectOptions } from './types.js';
+import type { ConnectParams } from './types.js';
 
 /** Connects with `options` (already validated) and returns the stream of the session it started. */
-export function openStream(c: ModelRiverClient, options: ConnectOptions, signal: AbortSignal | undefined): EventStream {
+export function openStream(c: ModelRiverClient, options: ConnectParams, signal: AbortSignal | undefined): EventStream {
   const stream = new EventStream();
-  const aborted = (): ModelRiverError => new ModelRiverError('cancelled', 'the stream was aborted', { name: 'AbortError' });
+  // Named ModelRiverError like every other error: `isAbort` (and `cause`, the signal's reason) tell an abort.
+  const aborted = (): ModelRiverError => new ModelRiverError('cancelled', 'the stream was aborted', { abort: true, cause: signal?.reason });
   if (signal?.aborted) {
     stream.fail(aborted());
     return stream;

@@ -81,7 +81,8 @@ describe('misuse', () => {
     expect(() => client.connect({ ...gw.connectOptions(ch), ...bad } as never)).not.toThrow();
     expect(errors.map((e) => e.code)).toEqual(['invalid_options']);
     expect(errors[0]?.message).toContain(name);
-    expect(client.getState()).toMatchObject({ errorCode: 'invalid_options', status: 'idle' });
+    // Visible in the state too (issue 8, item 5: it used to stay 'idle').
+    expect(client.getState()).toMatchObject({ errorCode: 'invalid_options', status: 'error' });
     expect(timers.pending).toBe(0);
     expect(gw.upgrades).toHaveLength(0);
   });

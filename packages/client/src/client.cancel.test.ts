@@ -12,7 +12,8 @@ describe('cancel', () => {
     const push = await gw.waitForFrame((f) => f.frame?.[3] === 'cancel', { since });
     expect(push.frame).toEqual([expect.any(String), expect.any(String), ch.topic, 'cancel', {}]);
     const state = await waitForEnd(client);
-    expect(state).toMatchObject({ status: 'cancelled', text: 'partial', errorCode: 'cancelled' });
+    // A user's Stop is not an error (issue 8, item 7: errorCode used to be 'cancelled').
+    expect(state).toMatchObject({ status: 'cancelled', text: 'partial', errorCode: null, error: null });
     expect(ch.ended).toBe('cancelled');
     expect((await conn.waitForClose()).code).toBe(1000);
   });

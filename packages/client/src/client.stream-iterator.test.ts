@@ -43,7 +43,7 @@ describe('stream()', () => {
     expect(client.getState()).toMatchObject({ connectionState: 'disconnected', hasPendingRequest: false });
   });
 
-  it('aborting the signal sends cancel and the loop throws an AbortError-like cancelled error', async () => {
+  it('aborting the signal sends cancel and the loop throws a cancelled error marked isAbort', async () => {
     const gw = await startGateway();
     const ch = gw.createChannel();
     const client = createClient();
@@ -61,7 +61,9 @@ describe('stream()', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ModelRiverError);
-    expect(caught).toMatchObject({ code: 'cancelled', name: 'AbortError' });
+    // Named ModelRiverError like every other error (issue 8, item 10: it used to be 'AbortError').
+    expect(caught).toMatchObject({ code: 'cancelled', name: 'ModelRiverError', isAbort: true });
+    expect((caught as Error).cause).toBe(controller.signal.reason);
     await gw.waitForFrame((f) => f.frame?.[3] === 'cancel');
     await expect(stream.finalResponse()).rejects.toMatchObject({ code: 'cancelled' });
   });
@@ -73,7 +75,7 @@ describe('stream()', () => {
     const controller = new AbortController();
     controller.abort();
     const stream = client.stream(gw.connectOptions(ch), { signal: controller.signal });
-    await expect(stream.finalResponse()).rejects.toMatchObject({ code: 'cancelled', name: 'AbortError' });
+    await expect(stream.finalResponse()).rejects.toMatchObject({ code: 'cancelled', name: 'ModelRiverError', isAbort: true });
     expect(gw.upgrades).toHaveLength(0);
   });
 

@@ -1,11 +1,21 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_REQUEST_TIMEOUT,
+  buildWebSocketUrl,
+  decodeToken,
+  isStorageAvailable,
+  isTokenExpired,
   ErrorCode,
   EventStream,
   ModelRiverClient,
   ModelRiverError,
   type AIResponse,
+  type AsyncResponse,
+  type ConnectOptions,
+  type ConnectParams,
+  type TokenPayload,
   type ConnectionState,
   type ConnectionTransition,
   type ModelRiverClientOptions,
@@ -70,7 +80,31 @@ describe('state and methods', () => {
     expectTypeOf(client.reconnectWithBackend()).toEqualTypeOf<Promise<boolean>>();
     expectTypeOf(client.cancel()).toEqualTypeOf<Promise<void>>();
     expectTypeOf(client.hasPendingRequest()).toEqualTypeOf<boolean>();
-    expectTypeOf(client.connect).parameter(0).toHaveProperty('wsToken').toEqualTypeOf<string>();
+    // The parameter is a union (camelCase | the ack's snake_case): its camelCase member has wsToken: string.
+    expectTypeOf(client.connect).parameter(0).extract<ConnectParams>().toHaveProperty('wsToken').toEqualTypeOf<string>();
+    expectTypeOf(client.getState().isCompleted).toEqualTypeOf<boolean>();
+  });
+
+  it('connect() and stream() take the async ack as the backend returns it, or camelCase', () => {
+    const ack = { channel_id: 'c', ws_token: 't', websocket_url: 'ws://h/socket', websocket_channel: 'ai_response:p:c', project_id: 'p' };
+    expectTypeOf(ack).toMatchTypeOf<ConnectOptions>();
+    expectTypeOf(ack).toMatchTypeOf<AsyncResponse>();
+    expectTypeOf({ channelId: 'c', wsToken: 't' }).toMatchTypeOf<ConnectOptions>();
+    expectTypeOf(client.connect).parameter(0).toEqualTypeOf<ConnectOptions>();
+    expectTypeOf(client.stream).parameter(0).toEqualTypeOf<ConnectOptions>();
+    // Either form needs its token.
+    expectTypeOf({ channel_id: 'c' }).not.toMatchTypeOf<ConnectOptions>();
+    expectTypeOf({ channelId: 'c' }).not.toMatchTypeOf<ConnectOptions>();
+  });
+
+  it("types the hosted SDK's helpers", () => {
+    expectTypeOf(decodeToken).returns.toEqualTypeOf<TokenPayload>();
+    expectTypeOf(isTokenExpired).parameter(0).toEqualTypeOf<TokenPayload | string>();
+    expectTypeOf(isTokenExpired).returns.toEqualTypeOf<boolean>();
+    expectTypeOf(buildWebSocketUrl).toEqualTypeOf<(baseUrl: string, token: string) => string>();
+    expectTypeOf(isStorageAvailable).toEqualTypeOf<() => boolean>();
+    expectTypeOf(DEFAULT_HEARTBEAT_INTERVAL).toMatchTypeOf<number>();
+    expectTypeOf(DEFAULT_REQUEST_TIMEOUT).toMatchTypeOf<number>();
   });
 
   it('stream() yields StreamEvent', async () => {

@@ -18,7 +18,7 @@
  * modules use are not TS-`private` (they are `@internal`, stripped from the .d.ts).
  */
 import EventEmitter from 'eventemitter3';
-import { connectOptionsProblem, invalidOptions, resolveOptions } from './client-options.js';
+import { invalidOptions, readConnectOptions, resolveOptions } from './client-options.js';
 import type { ResolvedOptions } from './client-options.js';
 import { openStream } from './client-stream.js';
 import { ConnectionReason, retryNow } from './connection.js';
@@ -30,7 +30,7 @@ import { createNotifier } from './notifier.js';
 import type { Notifier } from './notifier.js';
 import { heldRecord, openStore, restore, setResumable } from './persistence.js';
 import { ClientEvent } from './protocol.js';
-import { resumeSession, startSession, stopSession } from './session.js';
+import { failSession, resumeSession, startSession, stopSession } from './session.js';
 import type { Session } from './session.js';
 import type { PersistedRequest, RequestStore } from './storage.js';
 import { applyAction, flushText, initialStreamState, isTerminalStatus, snapshotOf } from './stream-state.js';
@@ -78,8 +78,7 @@ type StateListener = (state: StreamState, previous: StreamState) => void;
  * client.on('tokens', (e) => output.append(e.delta));
  * client.on('response', (r) => console.log('done:', r.status));
  * client.on('error', (err) => console.error(err.code, err.message));
- * client.connect({ channelId: ack.channel_id, wsToken: ack.ws_token,
- *   websocketUrl: ack.websocket_url, websocketChannel: ack.websocket_channel });
+ * client.connect(ack); // {channel_id, ws_token, websocket_url, websocket_channel}, or camelCase
  * ```
  */
 export class ModelRiverClient {
@@ -250,29 +249,38 @@ export class ModelRiverClient {
 
   /**
    * Connects to a request's channel with what your backend got from
-   * `POST /v1/ai/async`. The `wsToken` is used for the first link only. Calling it
+   * `POST /v1/ai/async`: the ack as is (`{channel_id, ws_token, websocket_url,
+   * websocket_channel}`) or the same fields in camelCase. The token is used for the
+   * first link only. Calling it
    * again for the request already connected does nothing; for the same request while
    * its link is down (or after a failure, or restored from storage) it resumes from the
    * text already held with the new token; for another request it replaces the current one. Missing `channelId`/`wsToken` emit an `error` with
-   * code `invalid_options` (as today's client did) instead of throwing.
+   * code `invalid_options` (as the hosted SDK did) instead of throwing, and show in the state
+   * (`status: 'error'` unless a request is under way, `errorCode`, `error`). Throws `destroyed`
+   * after `destroy()`.
    *
    * @example
    * ```ts
-   * client.connect({ channelId: ack.channel_id, wsToken: ack.ws_token,
-   *   websocketUrl: ack.websocket_url, websocketChannel: ack.websocket_channel });
+   * client.connect(ack); // or { channelId, wsToken, websocketUrl, websocketChannel }
    * ```
    */
-  connect(options: ConnectOptions): void {
-    if (this._destroyed) return this._log('connect() after destroy()');
-    const problem = connectOptionsProblem(options);
-    if (problem !== null) {
-      // Today's client only set `error` here: a misuse must not end a request that is streaming.
+  connect(ack: ConnectOptions): void {
+    if (this._destroyed) throw new ModelRiverError('destroyed', 'connect() after destroy(): create a new client');
+    const options = readConnectOptions(ack);
+    if (typeof options === 'string') {
+      // Shown in the state too, for apps without an `error` listener; but a misuse must not end
+      // a request that is streaming (or a restored one waiting for reconnect()).
       this._touch();
-      this._state.error = problem;
-      this._state.errorCode = 'invalid_options';
+      const state = this._state;
+      if (state.status === 'idle' || isTerminalStatus(state.status)) {
+        state.status = 'error';
+        state.isCompleted = false;
+      }
+      state.error = options;
+      state.errorCode = 'invalid_options';
       this._version++;
       this._notifier.schedule();
-      return this._emit('error', invalidOptions(problem));
+      return this._emit('error', invalidOptions(options));
     }
     const token: LinkToken = { _value: options.wsToken, _via: 'ws_token' };
     const current = this._session;
@@ -296,7 +304,7 @@ export class ModelRiverClient {
 
   /**
    * Stops the active request: closes the link, fails pending pushes, and forgets
-   * the persisted request (as today's client did), so `hasPendingRequest()` is
+   * the persisted request (as the hosted SDK did), so `hasPendingRequest()` is
    * false afterwards. The state (text, steps) is kept until `reset()`.
    *
    * @example
@@ -378,8 +386,18 @@ export class ModelRiverClient {
     const channelId = active?._channelId ?? record?.channelId;
     if (channelId === undefined) return false;
     const outcome = await fetchToken(this, channelId);
-    if (!outcome || this._destroyed) return false;
+    if (this._destroyed) return false;
     const session = this._active();
+    if (outcome instanceof ModelRiverError) {
+      // The channel is gone: the request can never resume, so it is not kept as pending either.
+      if (session?._channelId === channelId) failSession(this, session, outcome.code, outcome.message, true);
+      else if (session === null && (heldRecord(this) ?? record)?.channelId === channelId) {
+        this._store?.clear();
+        setResumable(this, null);
+      }
+      return false;
+    }
+    if (!outcome) return false;
     if (session !== null && session._channelId === channelId) {
       if (session._socket !== null) return false;
       if (outcome._url !== undefined) session._websocketUrl = outcome._url;
@@ -448,7 +466,8 @@ export class ModelRiverClient {
    * after the terminal `response` (`success`, `completed`, `error`, `cancelled`);
    * it throws on a terminal client error (`unauthorized`, `connection_failed`, …).
    * A `break` disconnects. Aborting `signal` sends `cancel` and makes the loop
-   * throw a `ModelRiverError` with code `cancelled` and name `AbortError`.
+   * throw a `ModelRiverError` with code `cancelled` and `isAbort: true` (its `cause`
+   * is the signal's `reason`).
    * Throws `invalid_options` at once for missing `channelId`/`wsToken`. Calling it
    * again for the request it streams returns a stream fed from then on (its
    * `finalText()` is still the whole text); the earlier stream ends as after a
@@ -456,17 +475,21 @@ export class ModelRiverClient {
    *
    * @example
    * ```ts
-   * const stream = client.stream({ channelId, wsToken, websocketUrl, websocketChannel }, { signal });
-   * for await (const event of stream) {
-   *   if (event.type === 'tokens') process.stdout.write(event.payload.delta);
+   * const stream = client.stream(ack, { signal });
+   * try {
+   *   for await (const event of stream) {
+   *     if (event.type === 'tokens') process.stdout.write(event.payload.delta);
+   *   }
+   *   const final = await stream.finalResponse();
+   * } catch (err) {
+   *   if (!(err instanceof ModelRiverError && err.isAbort)) throw err;
    * }
-   * const final = await stream.finalResponse();
    * ```
    */
-  stream(options: ConnectOptions, streamOptions: { signal?: AbortSignal } = {}): EventStream {
+  stream(ack: ConnectOptions, streamOptions: { signal?: AbortSignal } = {}): EventStream {
     if (this._destroyed) throw new ModelRiverError('destroyed', 'stream() after destroy()');
-    const problem = connectOptionsProblem(options);
-    if (problem !== null) throw invalidOptions(problem);
+    const options = readConnectOptions(ack);
+    if (typeof options === 'string') throw invalidOptions(options);
     return openStream(this, options, streamOptions.signal);
   }
 

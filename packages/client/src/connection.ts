@@ -6,7 +6,7 @@
  */
 import { backoffDelay } from './backoff.js';
 import type { ModelRiverClient } from './client.js';
-import { reportListenerError } from './errors.js';
+import { ModelRiverError, reportListenerError } from './errors.js';
 import { persist } from './persistence.js';
 import { failSession } from './session.js';
 import type { Session } from './session.js';
@@ -110,7 +110,7 @@ function onLinkClosed(c: ModelRiverClient, session: Session, info: LinkClose): v
   if (session._openedAt !== null && policy !== false && c._env.now() - session._openedAt >= policy.minUptimeMs) session._attempts = 0;
   session._openedAt = null;
   const presented = session._token;
-  if (!info.opened && presented !== null && tokenRefused(c, info.httpStatus)) session._token = null;
+  if (!info.opened && presented !== null && tokenRefused(c, info.httpStatus, presented)) session._token = null;
   persist(c, session, true);
   if (
     policy === false &&
@@ -202,11 +202,13 @@ async function acquireTokenAndOpen(c: ModelRiverClient, session: Session): Promi
     session._acquiring = false;
   }
   if (session !== c._session || session._ended || session._stopped) return;
-  if (outcome) {
+  // The backend says the channel is gone (a restarted gateway, an expired request): nothing to retry.
+  if (outcome instanceof ModelRiverError) failSession(c, session, outcome.code, outcome.message, true);
+  else if (outcome) {
     session._token = outcome._token;
     if (outcome._url !== undefined) session._websocketUrl = outcome._url;
     persist(c, session, true);
     openLink(c, session);
   } else if (outcome === undefined) scheduleRetry(c, session, ConnectionReason.tokenError);
-  else failSession(c, session, 'token_unavailable', 'no token to reconnect with: pass getToken or apiBaseUrl', false);
+  else failSession(c, session, 'token_unavailable', `no token to reconnect with: ${hasTokenSource(c) ? 'getToken and the backend gave none' : 'pass getToken or apiBaseUrl'}`, false);
 }

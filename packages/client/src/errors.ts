@@ -7,8 +7,10 @@
 export const ErrorCode = {
   /** The join was refused as `unauthorized` (wrong topic for the token). Never retried. */
   unauthorized: 'unauthorized',
-  /** The channel does not exist (any more). */
+  /** The channel does not exist (any more): the join was refused, or the backend answered so when asked for a token. */
   notFound: 'not_found',
+  /** The backend's reconnect endpoint answered that the channel has finished and its events are gone. */
+  channelExpired: 'channel_expired',
   /** The topic is not `ai_response:{project_id}:{channel_id}`. */
   invalidChannelFormat: 'invalid_channel_format',
   /** The join kept failing (timeouts or unknown refusals) until the rejoin policy gave up. */
@@ -35,6 +37,8 @@ export const ErrorCode = {
   invalidOptions: 'invalid_options',
   /** The server sent something outside the contract. */
   protocolError: 'protocol_error',
+  /** `decodeToken()` was given something that is not a ModelRiver JWT (e.g. an opaque token). */
+  invalidToken: 'invalid_token',
 } as const;
 
 /** One of the codes in {@link ErrorCode}. */
@@ -46,8 +50,10 @@ export interface ModelRiverErrorOptions {
   details?: Record<string, unknown>;
   /** The underlying error, if any. */
   cause?: unknown;
-  /** Overrides `name`, e.g. `AbortError` so abort-aware code recognises an aborted stream. */
+  /** Overrides `name` (default `ModelRiverError`). */
   name?: string;
+  /** Marks the error as caused by an `AbortSignal` (sets `isAbort`). */
+  abort?: boolean;
 }
 
 /**
@@ -66,12 +72,21 @@ export class ModelRiverError extends Error {
   // `declare`d and assigned in the constructor: class field syntax would cost a helper per field in ES2020 output.
   declare readonly code: ErrorCode | (string & {});
   declare readonly details: Record<string, unknown> | undefined;
+  /**
+   * True when an `AbortSignal` caused the error (an aborted `stream()`; its code is `cancelled`
+   * and its `cause` the signal's `reason`). The `name` stays `ModelRiverError`: test `isAbort`
+   * where abort-aware code would test `name === 'AbortError'`.
+   */
+  declare readonly isAbort: boolean;
 
   constructor(code: ErrorCode | (string & {}), message: string, options: ModelRiverErrorOptions = {}) {
     super(message);
-    this.name = options.name ?? 'ModelRiverError';
+    // Only an override becomes an own property: the prototype's name (below) is already on the
+    // stack header, so String(err), console.log and util.inspect all say ModelRiverError.
+    if (options.name !== undefined) this.name = options.name;
     this.code = code;
     this.details = options.details;
+    this.isAbort = options.abort === true;
     // Assigned rather than passed to super() so ES2020 targets keep it too.
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, configurable: true, writable: true });
     // Keeps `instanceof` working when compiled to ES5-style classes by a consumer's bundler.
@@ -91,10 +106,21 @@ export class ModelRiverError extends Error {
     const v = value as { code?: unknown; name?: unknown } | null;
     return (
       (value instanceof ModelRiverError ||
-        (typeof v === 'object' && v !== null && typeof v.code === 'string' && (v.name === 'ModelRiverError' || v.name === 'AbortError'))) &&
+        (typeof v === 'object' && v !== null && typeof v.code === 'string' && (v.name === 'ModelRiverError' || v.name === 'AbortError' || hasRootPrototype(v)))) &&
       (code === undefined || (v as { code: unknown }).code === code)
     );
   }
+}
+
+// On the prototype rather than assigned in the constructor: the stack header is captured during
+// super(), before the constructor body runs, and a bundler may rename the class (`_ModelRiverError`).
+ModelRiverError.prototype.name = 'ModelRiverError';
+
+// A subclass from another copy (e.g. @modelriver/node's APIError) names itself, but the root's
+// prototype, named ModelRiverError, is still in its chain.
+function hasRootPrototype(v: object): boolean {
+  for (let p: { name?: unknown } | null = Object.getPrototypeOf(v); p; p = Object.getPrototypeOf(p)) if (p.name === 'ModelRiverError') return true;
+  return false;
 }
 
 /** Codes after which the client stops for good (no reconnection). */
@@ -102,6 +128,7 @@ export const TERMINAL_ERROR_CODES: ReadonlySet<string> = /* @__PURE__ */ new Set
   // Literals rather than ErrorCode.x: property reads would keep ErrorCode in every bundle.
   'unauthorized',
   'not_found',
+  'channel_expired',
   'invalid_channel_format',
   'join_failed',
   'token_unavailable',

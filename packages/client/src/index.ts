@@ -13,13 +13,21 @@ export { EventStream, STREAM_ENDED } from './event-stream.js';
 export { backoffDelay, DEFAULT_RECONNECT, DEFAULT_REJOIN } from './backoff.js';
 export { encodeFrame, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
 export type { DecodeResult } from './serializer.js';
-export { createMemoryStorage, defaultStorage } from './storage.js';
+export { createMemoryStorage, defaultStorage, isStorageAvailable } from './storage.js';
 export type { PersistedRequest } from './storage.js';
 export { parseServerEvent } from './events.js';
 export type { ParseResult } from './events.js';
 export { reduceStream, initialStreamState, classifySeq, isTerminalStatus, StepId } from './stream-state.js';
 export type { StreamAction } from './stream-state.js';
+export { createPartialJson } from './partial-json.js';
+export type { PartialJson } from './partial-json.js';
 export { socketUrl } from './socket.js';
+
+// The hosted SDK's helpers and constants, so code written against it runs unchanged
+export { decodeToken, isTokenExpired } from './token-claims.js';
+export type { TokenPayload } from './token-claims.js';
+export { buildWebSocketUrl, DEFAULT_HEARTBEAT_INTERVAL_MS as DEFAULT_HEARTBEAT_INTERVAL } from './socket.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS as DEFAULT_REQUEST_TIMEOUT } from './persistence.js';
 
 // Protocol constants
 export {
@@ -64,6 +72,8 @@ export type {
   StreamState,
   ModelRiverState,
   ConnectOptions,
+  ConnectParams,
+  AsyncResponse,
   TokenGrant,
   BackoffOptions,
   NotifyMode,

@@ -97,7 +97,9 @@ export function startSession(
         onJoined: (result) => onJoined(c, session, result),
         onJoinRefused: (code, reason) => {
           c._emit('channel_error', reason);
-          fail(code, `join refused: ${reason}`, true);
+          // The topic was guessed from channelId: the fix is the ack's websocket_channel, not channelId.
+          const hint = websocketChannel === undefined ? ` (topic ${topic}: pass the ack's websocket_channel as websocketChannel)` : '';
+          fail(code, `join refused: ${reason}${hint}`, true);
         },
         onJoinFailed: (attempts, reason) => fail('join_failed', `join failed ${attempts + 1} times (${reason})`, false),
         onChannelError: (reason) => c._emit('channel_error', reason),

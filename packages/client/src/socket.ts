@@ -50,7 +50,11 @@ export interface LinkClose {
   /** The link had opened (its token was consumed). */
   opened: boolean;
   cause: LinkReason;
-  /** The HTTP status of a refused upgrade, where the platform tells (Node's `ws` does, browsers do not). */
+  /**
+   * The HTTP status of a refused upgrade, where the platform tells (Node's `ws` does, browsers do
+   * not): 0 when it says no HTTP answer came at all (connection refused, reset or timed out, as
+   * XHR's status 0), null when it does not tell.
+   */
   httpStatus: number | null;
 }
 
@@ -78,7 +82,7 @@ export interface SocketOptions {
 /**
  * The connect URL: `{websocketUrl}/websocket?token=…&vsn=2.0.0`. A URL already
  * ending in `/websocket` is kept; one ending neither in `/socket` nor `/websocket`
- * gets `/socket/websocket` (as today's client did for a bare `baseUrl`).
+ * gets `/socket/websocket` (as the hosted SDK did for a bare `baseUrl`).
  *
  * @example
  * ```ts
@@ -94,6 +98,23 @@ export function socketUrl(websocketUrl: string, token: string): string {
   if (!path.endsWith('/websocket')) path += path.endsWith('/socket') ? '/websocket' : '/socket/websocket';
   const params = `token=${encodeURIComponent(token)}&vsn=${PROTOCOL_VSN}`;
   return `${path}?${query === '' ? params : `${query}&${params}`}`;
+}
+
+/**
+ * The hosted SDK's name for {@link socketUrl}: the URL the client connects to for `baseUrl` (a
+ * `websocket_url` such as `wss://api.modelriver.com/socket`) and `token`, with `vsn=2.0.0`; the
+ * token is URL-encoded. `…/socket` gets `/websocket`, a URL already ending in `/websocket` is kept,
+ * and a bare host gets `/socket/websocket` (where the hosted SDK's helper appended `/websocket`
+ * only, its client connected to `/socket/websocket` too).
+ *
+ * @example
+ * ```ts
+ * buildWebSocketUrl('wss://api.modelriver.com/socket', 't0k');
+ * // 'wss://api.modelriver.com/socket/websocket?token=t0k&vsn=2.0.0'
+ * ```
+ */
+export function buildWebSocketUrl(baseUrl: string, token: string): string {
+  return socketUrl(baseUrl, token);
 }
 
 const OPEN = 1;
@@ -234,7 +255,10 @@ export class Socket {
         : LinkReason.lost;
     this._teardown(null, '');
     this._to('closed', cause);
-    safeCall(this._o.handlers.onClose, { code, reason, clean, opened, cause, httpStatus: status ? Number(status[1]) : null });
+    const message = err?.message ?? err?.error?.message;
+    // A failure `ws` explains without a status got no HTTP answer: 0, as XHR reports a network error.
+    const httpStatus = status ? Number(status[1]) : !opened && typeof message === 'string' ? 0 : null;
+    safeCall(this._o.handlers.onClose, { code, reason, clean, opened, cause, httpStatus });
   }
 
   private _beat(): void {

@@ -26,10 +26,10 @@ export interface PersistedRequest {
   savedAt: number;
 }
 
-/** Key suffix, the same as today's client so an upgrade finds its record. */
+/** Key suffix, the same as the hosted SDK so an upgrade finds its record. */
 export const ACTIVE_REQUEST_KEY = 'active_request';
 
-/** Version tag written with each record; today's client's records have none. */
+/** Version tag written with each record; the hosted SDK's records have none. */
 const RECORD_VERSION = 2;
 
 const DEFAULT_THROTTLE_MS = 250;
@@ -57,6 +57,22 @@ export function createMemoryStorage(): KeyValueStorage {
   };
 }
 
+/** `localStorage` if it exists and takes a write and a removal (Safari's private mode and sandboxed iframes expose it but throw), else null. */
+function usableLocalStorage(): KeyValueStorage | null {
+  try {
+    const candidate = (globalThis as { localStorage?: KeyValueStorage }).localStorage;
+    if (candidate !== undefined && candidate !== null) {
+      const probe = '__modelriver_probe__';
+      candidate.setItem(probe, '1');
+      candidate.removeItem(probe);
+      return candidate;
+    }
+  } catch {
+    // Present but unusable.
+  }
+  return null;
+}
+
 /**
  * `localStorage` when usable (probed with a write and a removal, since Safari's
  * private mode and sandboxed iframes expose it but throw), else a memory storage.
@@ -68,18 +84,21 @@ export function createMemoryStorage(): KeyValueStorage {
  * ```
  */
 export function defaultStorage(): KeyValueStorage {
-  try {
-    const candidate = (globalThis as { localStorage?: KeyValueStorage }).localStorage;
-    if (candidate !== undefined && candidate !== null) {
-      const probe = '__modelriver_probe__';
-      candidate.setItem(probe, '1');
-      candidate.removeItem(probe);
-      return candidate;
-    }
-  } catch {
-    // Present but unusable: fall through to memory.
-  }
-  return createMemoryStorage();
+  return usableLocalStorage() ?? createMemoryStorage();
+}
+
+/**
+ * Whether `localStorage` exists and can be written (the hosted SDK's helper of the same name).
+ * Never throws: false outside browsers, in Safari's private mode, in sandboxed iframes and when
+ * storage is disabled. When false, the client persists to memory, which does not survive a reload.
+ *
+ * @example
+ * ```ts
+ * const client = new ModelRiverClient({ persist: isStorageAvailable() });
+ * ```
+ */
+export function isStorageAvailable(): boolean {
+  return usableLocalStorage() !== null;
 }
 
 type Dict = Record<string, unknown>;
@@ -121,7 +140,7 @@ function readCurrent(v: Dict): PersistedRequest | null {
 }
 
 /**
- * Today's client's record `{channelId, wsToken, timestamp, websocketUrl?, websocketChannel?}`.
+ * The hosted SDK's record `{channelId, wsToken, timestamp, websocketUrl?, websocketChannel?}`.
  * Its `wsToken` was spent by the connect that wrote it (tokens are single use), so
  * it is never returned: the request resumes through `getToken` or the backend.
  */
@@ -129,7 +148,7 @@ function readLegacy(v: Dict): PersistedRequest | null {
   const { channelId, timestamp, websocketUrl, websocketChannel } = v;
   if (!nonEmpty(channelId) || !Number.isFinite(timestamp)) return null;
   const request: PersistedRequest = { channelId, resumeToken: null, lastSeq: 0, text: '', savedAt: timestamp as number };
-  // Today's client stored `undefined` (dropped by JSON) or, from some callers, null.
+  // The hosted SDK stored `undefined` (dropped by JSON) or, from some callers, null.
   if (isString(websocketUrl)) request.websocketUrl = websocketUrl;
   if (isString(websocketChannel)) request.websocketChannel = websocketChannel;
   return request;
@@ -184,7 +203,7 @@ export class RequestStore {
   /**
    * The persisted request, or null when there is none, it is not valid JSON or
    * not a request, or it is older than `maxAgeMs` (judged by `savedAt`). An
-   * unusable record is removed. A record of today's client is read with
+   * unusable record is removed. A record of the hosted SDK is read with
    * `resumeToken: null`, `lastSeq: 0`, `text: ''`, and rewritten without its
    * spent `wsToken`.
    */
@@ -203,7 +222,7 @@ export class RequestStore {
       // Corrupt: removed below.
     }
     const record = isRecord(value) ? value : null;
-    // Records of this version carry `v` and `savedAt`; today's client wrote `timestamp`.
+    // Records of this version carry `v` and `savedAt`; the hosted SDK wrote `timestamp`.
     const legacy = record !== null && record.v === undefined && record.savedAt === undefined;
     const request = record === null ? null : legacy ? readLegacy(record) : readCurrent(record);
     if (request === null || this._o.now() - request.savedAt > this._o.maxAgeMs) {

@@ -259,11 +259,14 @@ describe('reduceStream: tool calls', () => {
     ]);
   });
 
-  it('leaves arguments undefined until the text parses', () => {
-    const s = started(toolCall(1, 0, '{"a":{"b":1}'));
-    expect(s.toolCalls[0]?.arguments).toBeUndefined();
-    const t = reduceStream(s, toolCall(2, 0, '} \n'));
-    expect(t.toolCalls[0]?.arguments).toEqual({ a: { b: 1 } });
+  it('gives partial arguments while they stream, whole once the text parses', () => {
+    const s = started(toolCall(1, 0, '{"a":{"b":1}, "c": "Os'));
+    expect(s.toolCalls[0]?.arguments).toEqual({ a: { b: 1 }, c: 'Os' });
+    const t = reduceStream(s, toolCall(2, 0, 'lo"} \n'));
+    expect(t.toolCalls[0]?.arguments).toEqual({ a: { b: 1 }, c: 'Oslo' });
+    expect(s.toolCalls[0]?.arguments).toEqual({ a: { b: 1 }, c: 'Os' });
+    // Reducing the older state again gives the same result (its parser is rebuilt from its text).
+    expect(reduceStream(s, toolCall(2, 0, 'lo"}')).toolCalls[0]?.arguments).toEqual({ a: { b: 1 }, c: 'Oslo' });
   });
 
   it('fills id and name from a later delta when the first had none', () => {
@@ -375,10 +378,20 @@ describe('reduceStream: responses', () => {
     expect(s).toMatchObject({ error: 'Request failed', errorCode: 'request_failed' });
   });
 
-  it("cancelled sets errorCode 'cancelled'", () => {
+  it('cancelled (a user\'s Stop) is not an error: error and errorCode stay null', () => {
+    // Issue 8, item 7: it used to set errorCode 'cancelled' and error 'Request cancelled'.
     const s = started(tokens(1, 'par'), response(2, 'cancelled'));
-    expect(s).toMatchObject({ status: 'cancelled', errorCode: 'cancelled', error: 'Request cancelled', text: 'par' });
+    expect(s).toMatchObject({ status: 'cancelled', errorCode: null, error: null, text: 'par', isCompleted: false });
     expect(s.metrics.durationMs).toBe(2);
+  });
+
+  it.each(['success', 'completed'] as const)('isCompleted is true after %s only, and false again on the next start', (status) => {
+    const s = started(tokens(1, 'x'), response(2, status));
+    expect(s.isCompleted).toBe(true);
+    expect(started(response(1, 'ai_generated')).isCompleted).toBe(false);
+    expect(started(response(1, 'error')).isCompleted).toBe(false);
+    expect(reduceStream(s, { type: 'start', channelId: 'c2', at: 0 }).isCompleted).toBe(false);
+    expect(reduceStream(s, { type: 'reset' }).isCompleted).toBe(false);
   });
 
   it('a terminal status stays terminal: later events are ignored', () => {

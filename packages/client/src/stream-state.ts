@@ -14,6 +14,8 @@
  * freezing per token costs time on the hot path).
  */
 import { isRecord } from './events.js';
+import { createPartialJson } from './partial-json.js';
+import type { PartialJson } from './partial-json.js';
 import type { ResponsePayload, ServerEvent, StatusPayload, TokensPayload, ToolCallPayload, Usage } from './protocol.js';
 import type { ConnectionState, StreamMetrics, StreamState, StreamStatus, ToolCallState, WorkflowStep, WorkflowStepStatus } from './types.js';
 
@@ -110,6 +112,7 @@ export function initialStreamState(): StreamState {
     hasPendingRequest: false,
     channelId: null,
     status: 'idle',
+    isCompleted: false,
     lastStatus: null,
     text: '',
     toolCalls: [],
@@ -151,6 +154,7 @@ function sameMetrics(a: StreamMetrics, b: StreamMetrics): boolean {
  */
 export function snapshotOf(state: StreamState, previous?: StreamState, pending?: string[]): StreamState {
   if (pending !== undefined) flushText(state, pending);
+  syncDocument(state);
   const m = state.metrics;
   return { ...state, metrics: previous !== undefined && sameMetrics(m, previous.metrics) ? previous.metrics : { ...m } };
 }
@@ -214,25 +218,64 @@ function respondSteps(d: StreamState, p: ResponsePayload): void {
 // Tool calls
 
 /**
- * The parsed arguments, or `undefined` while incomplete. Parsing is only tried
- * when the text ends with `}` or `]`, so a long argument stream is not
- * re-parsed on every delta.
+ * Each tool call's arguments parser, keyed by the call object and handed on to the object
+ * that replaces it. A parser that has read more or less than the call's `argumentsText`
+ * (an older state reduced again, a call restored from storage) is rebuilt from the text.
  */
-function parseArguments(text: string): unknown {
-  const last = text.trimEnd().slice(-1);
-  if (last !== '}' && last !== ']') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
+const argumentParsers = new WeakMap<ToolCallState, PartialJson>();
+
+function argumentsParser(call: ToolCallState | undefined): PartialJson {
+  let json = call === undefined ? undefined : argumentParsers.get(call);
+  if (json === undefined || json.length !== (call as ToolCallState).argumentsText.length) {
+    json = createPartialJson();
+    if (call !== undefined) {
+      json.feed(call.argumentsText);
+      argumentParsers.set(call, json);
+    }
   }
+  return json;
+}
+
+/**
+ * Structured output streamed as tokens: the partial-JSON parser of a working copy's text
+ * from offset `at` (a retry after invalid output starts a new document), or null once a
+ * response settled `data`. Only a text starting with `{` or `[` is taken for JSON.
+ */
+interface TextDocument {
+  json: PartialJson;
+  at: number;
+}
+const documents = new WeakMap<StreamState, TextDocument | null>();
+
+function newDocument(d: StreamState, at: number): TextDocument {
+  const doc = { json: createPartialJson(true), at };
+  documents.set(d, doc);
+  doc.json.feed(d.text.slice(at));
+  return doc;
+}
+
+/** Feeds a token's delta (before it joins the text). */
+function feedDocument(d: StreamState, delta: string, pending?: string[]): void {
+  let doc = documents.get(d);
+  if (doc === null) return;
+  // Without `pending` (the pure path) a copy may share a document another branch fed further.
+  if (doc === undefined || (pending === undefined && doc.at + doc.json.length !== d.text.length)) doc = newDocument(d, doc?.at ?? 0);
+  doc.json.feed(delta);
+}
+
+/** `data` takes the document's value, when it has read exactly the text (built only when a snapshot is). */
+function syncDocument(d: StreamState): void {
+  const doc = documents.get(d);
+  if (doc == null || doc.at + doc.json.length !== d.text.length) return;
+  const value = doc.json.value();
+  if (value !== undefined) d.data = value;
 }
 
 /** Marks complete every parsed call except `exceptIndex`: a later event has moved past them. */
 function completeCalls(d: StreamState, exceptIndex = -1): void {
   let out: ToolCallState[] | null = null;
   d.toolCalls.forEach((call, i) => {
-    if (!call.complete && call.index !== exceptIndex && call.arguments !== undefined) {
+    if (!call.complete && call.index !== exceptIndex && argumentsParser(call).done) {
       (out ??= d.toolCalls.slice())[i] = { ...call, complete: true };
     }
   });
@@ -244,7 +287,10 @@ function applyToolCall(d: StreamState, p: ToolCallPayload): void {
   const pos = calls.findIndex((c) => c.index === p.index);
   const prev = calls[pos];
   const argumentsText = (prev?.argumentsText ?? '') + p.arguments;
-  const parsed = prev !== undefined && p.arguments === '' ? prev.arguments : parseArguments(argumentsText);
+  // Partial arguments while they stream: the parser reads only the new delta.
+  const json = argumentsParser(prev);
+  json.feed(p.arguments);
+  const parsed = json.value();
   const call: ToolCallState = {
     index: p.index,
     // id and name come with a call's first delta; a later one fills them only if missing.
@@ -252,8 +298,9 @@ function applyToolCall(d: StreamState, p: ToolCallPayload): void {
     name: prev?.name ?? p.name ?? null,
     argumentsText,
     arguments: parsed,
-    complete: prev !== undefined && prev.complete && parsed !== undefined,
+    complete: prev !== undefined && prev.complete && json.done,
   };
+  argumentParsers.set(call, json);
   if (prev !== undefined) calls[pos] = call;
   else {
     // Kept ordered by index, whatever order the calls start in.
@@ -283,15 +330,17 @@ function end(d: StreamState, at: number): void {
 
 function applyResponse(d: StreamState, p: ResponsePayload, at: () => number): void {
   const status = p.status;
-  const failed = status === 'error' || status === 'cancelled';
-  if (failed) {
-    // Cancelling is not a failure of the request, but the result is not usable either:
-    // a stable code lets the app tell it apart from a real error.
-    d.error = p.error?.message ?? (status === 'error' ? 'Request failed' : 'Request cancelled');
-    d.errorCode = status === 'error' ? (p.error?.code ?? 'request_failed') : 'cancelled';
+  if (status === 'error') {
+    d.error = p.error?.message ?? 'Request failed';
+    d.errorCode = p.error?.code ?? 'request_failed';
     failSteps(d, d.error);
+  } else if (status === 'cancelled') {
+    // The user's Stop, not a failure: `status` says it, and `error` stays empty so an app that
+    // shows `error` does not report a Stop as one. Steps still pending did not complete.
+    failSteps(d, 'Request cancelled');
   } else respondSteps(d, p);
   d.status = status;
+  d.isCompleted = status === 'success' || status === 'completed';
   // `content` is the authoritative whole; without it the streamed text stands.
   if (p.content !== undefined) d.text = p.content;
   completeCalls(d);
@@ -299,6 +348,9 @@ function applyResponse(d: StreamState, p: ResponsePayload, at: () => number): vo
   const aiData = p.ai_response?.data;
   if (p.data !== undefined) d.data = p.data;
   else if (aiData !== undefined) d.data = aiData;
+  // No data came: what the text looked like was not structured output after all.
+  else if (documents.get(d)) d.data = null;
+  documents.set(d, null);
   if (isTerminalStatus(status)) end(d, at());
   d.metrics.usage = readUsage(p.meta) ?? d.metrics.usage;
 }
@@ -354,6 +406,11 @@ export function applyEvent(
   if (event === 'response') applyResponse(d, payload as ResponsePayload, at);
   else if (event === 'status') {
     d.lastStatus = payload as StatusPayload;
+    // The gateway retries after invalid structured output: the next attempt's JSON starts here.
+    if ((payload as StatusPayload).reason === 'invalid_structured_output' && documents.get(d)) {
+      newDocument(d, d.text.length);
+      d.data = null;
+    }
     completeCalls(d);
   } else if (event === 'tool_call' || event === 'tokens') {
     if (d.status === 'pending' || d.status === 'idle') d.status = 'streaming';
@@ -366,6 +423,7 @@ export function applyEvent(
         m.ttftMs = m.startedAt === null ? null : m.firstTokenAt - m.startedAt;
       }
       const delta = (payload as TokensPayload).delta;
+      feedDocument(d, delta, pending);
       if (pending === undefined) d.text += delta;
       else if (pending.push(delta) >= TEXT_CHUNK) flushText(d, pending);
       if (d.toolCalls.length !== 0) completeCalls(d);
@@ -415,6 +473,8 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
         ),
         lastSeq: r !== undefined && Number.isSafeInteger(r.lastSeq) && r.lastSeq > 0 ? r.lastSeq : 0,
       });
+      // A reload shows the structured output of the text it restored at once.
+      newDocument(d, 0);
       return true;
     }
     case 'connection': {
@@ -456,6 +516,7 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
         return false;
       }
       Object.assign(d, initialStreamState());
+      documents.delete(d);
       return true;
     }
     default:
@@ -470,9 +531,10 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
  * Status: `start` → `pending` (or `streaming` when restoring text);
  * first `tokens`/`tool_call` → `streaming`; `response` → its status;
  * `failed` → `error`. A terminal status stays until `start` or `reset`:
- * events and failures after it are ignored. A `cancelled` response sets
- * `errorCode: 'cancelled'` (and `error` to its message, default
- * 'Request cancelled'), so `errorCode` is non-null exactly when `error` is.
+ * events and failures after it are ignored. A `cancelled` response (the
+ * user's Stop) is not an error: `error` and `errorCode` stay null;
+ * `errorCode` is non-null exactly when `error` is. `isCompleted` is true
+ * after `success` or `completed`.
  * `skip` moves `lastSeq` past an invalid event (`lastSeq + 1` only) and
  * applies nothing.
  *
@@ -491,7 +553,10 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
  */
 export function reduceStream(state: StreamState, action: StreamAction): StreamState {
   const next = { ...state, metrics: { ...state.metrics } };
+  const doc = documents.get(state);
+  if (doc !== undefined) documents.set(next, doc);
   if (!applyAction(next, action)) return state;
+  syncDocument(next);
   if (sameMetrics(next.metrics, state.metrics)) next.metrics = state.metrics;
   return next;
 }

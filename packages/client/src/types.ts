@@ -50,9 +50,12 @@ export interface ToolCallState {
   name: string | null;
   /** The JSON arguments text received so far. */
   argumentsText: string;
-  /** The parsed arguments once `argumentsText` is complete JSON; `undefined` until then. */
+  /**
+   * The arguments parsed so far: partial while they stream (the keys whose value has started,
+   * strings as far as they came), whole once `argumentsText` is; `undefined` before any value.
+   */
   arguments: unknown;
-  /** True once `argumentsText` parses as JSON and a later event has moved past the call. */
+  /** True once `argumentsText` is whole JSON and a later event has moved past the call. */
   complete: boolean;
 }
 
@@ -84,6 +87,8 @@ export interface StreamState {
   hasPendingRequest: boolean;
   channelId: string | null;
   status: StreamStatus;
+  /** True after a terminal success (`status` is `success` or `completed`), as in the hosted SDK. */
+  isCompleted: boolean;
   /** The latest `status` event (provider, model, failover reason). */
   lastStatus: StatusPayload | null;
   /** The text so far; on a final response, its `content` when given. */
@@ -91,7 +96,10 @@ export interface StreamState {
   toolCalls: ToolCallState[];
   /** The final (or `ai_generated`) response as received. */
   response: AIResponse | null;
-  /** Structured output: `response.data`, else `response.ai_response.data`. */
+  /**
+   * Structured output: `response.data`, else `response.ai_response.data`. While a text that
+   * starts with `{` or `[` streams, the object parsed from it so far (a new object when it changed).
+   */
   data: unknown;
   /** Human-readable error message (today's field). */
   error: string | null;
@@ -106,16 +114,42 @@ export interface StreamState {
 /** Today's name for the snapshot. */
 export type ModelRiverState = StreamState;
 
-/** `connect()` options: what the backend got from `POST /v1/ai/async`. */
-export interface ConnectOptions {
+/** What the backend got from `POST /v1/ai/async`, in camelCase. */
+export interface ConnectParams {
   channelId: string;
   /** Single-use token; never reused after the first connect. */
   wsToken: string;
   /** `ws://host:port/socket`; defaults to the client's `baseUrl`. */
   websocketUrl?: string;
-  /** `ai_response:{project_id}:{channel_id}`; defaults to `ai_response:{channelId}`. */
+  /**
+   * `ai_response:{project_id}:{channel_id}`, the ack's `websocket_channel`. Without it the topic is
+   * `ai_response:{channelId}`, which only gateways that accept that short form can join.
+   */
   websocketChannel?: string;
 }
+
+/**
+ * The async ack as the backend returns it (`POST /v1/ai/async`, and the hosted SDK's type of the
+ * same name): `connect(ack)` takes it as is. Only `channel_id` and `ws_token` are required here.
+ */
+export interface AsyncResponse {
+  channel_id: string;
+  ws_token: string;
+  websocket_url?: string;
+  websocket_channel?: string;
+  message?: string;
+  status?: string;
+  project_id?: string;
+  customer_data?: Record<string, unknown>;
+  instructions?: { websocket?: string; webhook?: string };
+  test_mode?: boolean;
+}
+
+/**
+ * `connect()`/`stream()` options: the ack as the backend returns it (snake_case) or the same
+ * fields in camelCase. Where an object has both spellings of a field, the camelCase one wins.
+ */
+export type ConnectOptions = ConnectParams | AsyncResponse;
 
 /** A fresh token, as `getToken` or the backend's reconnect endpoint returns it. */
 export interface TokenGrant {

@@ -5,8 +5,11 @@
 export { ModelRiver } from './client/model-river.js';
 export type { ModelRiverOptions, CallbackOptions, CallbackAnswer } from './client/model-river.js';
 export type { RequestOptions } from './client/transport.js';
+// One error family: every error this package throws is a ModelRiverError (the client's class).
+export { ModelRiverError, ErrorCode } from '@modelriver/client';
+export type { ModelRiverErrorOptions } from '@modelriver/client';
 export {
-  ModelRiverError,
+  APIError,
   AuthenticationError,
   RateLimitError,
   NotFoundError,
@@ -17,12 +20,11 @@ export {
   RequestAbortedError,
   fromResponse,
 } from './client/errors.js';
-export type { ModelRiverErrorInit } from './client/errors.js';
+export type { APIErrorInit } from './client/errors.js';
 
 export { streamChannel, toSSE, formatSSE, SSE_HEADERS } from './stream.js';
 export type { StreamChannelOptions } from './stream.js';
-// Stream failures are the client package's errors (a different class from this package's ModelRiverError).
-export { ModelRiverError as StreamError } from '@modelriver/client';
+export { StreamError } from './stream-error.js';
 export type { EventStream, StreamEvent, AIResponse, TokenGrant } from '@modelriver/client';
 
 export { createWebhookHandler } from './handler/webhook-handler.js';

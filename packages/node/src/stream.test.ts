@@ -82,7 +82,7 @@ describe('streamChannel', () => {
     await expect(stream.finalResponse()).rejects.toMatchObject({ code: 'stream_ended' });
   });
 
-  it('aborting sends cancel to the gateway and makes the loop throw an AbortError', async () => {
+  it('aborting sends cancel to the gateway and makes the loop throw a cancelled error (isAbort)', async () => {
     const ch = gw.createChannel();
     const cancelled = new Promise<void>((resolve) => {
       ch.onCancel = () => {
@@ -98,7 +98,7 @@ describe('streamChannel', () => {
     await vi.waitFor(() => expect(ch.lastSeq).toBe(1));
     ac.abort();
     const err = await loop;
-    expect(err).toMatchObject({ name: 'AbortError' });
+    expect(err).toMatchObject({ code: 'cancelled', isAbort: true });
     expect(err).toBeInstanceOf(StreamError);
     await cancelled;
     await vi.waitFor(() => expect(gw.connections).toHaveLength(0));
@@ -113,7 +113,7 @@ describe('streamChannel', () => {
     await ch.waitForJoin();
     const loop = collect(stream).catch((e: unknown) => e);
     ac.abort();
-    expect(await loop).toMatchObject({ name: 'AbortError' });
+    expect(await loop).toMatchObject({ code: 'cancelled', isAbort: true });
     await vi.waitFor(() => expect(gw.connections).toHaveLength(0));
     expect(cancels).toBe(1);
   });

@@ -17,7 +17,10 @@ import type { AsyncAck, ReconnectAnswer } from './wire.js';
 
 /** Options of {@link streamChannel}. */
 export interface StreamChannelOptions {
-  /** Aborting sends `cancel` (the gateway stops generating) and makes the loop throw an `AbortError`. */
+  /**
+   * Aborting sends `cancel` (the gateway stops generating) and makes the loop throw a
+   * `ModelRiverError` with code `cancelled` and `isAbort: true`.
+   */
   signal?: AbortSignal;
   /**
    * Asked for a fresh token when a dropped connection cannot resume with its resume token.

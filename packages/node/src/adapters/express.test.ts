@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler } from 'express';
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { close, listen, post } from '../../test/support/http.js';
 import { NOW_MS, OTHER_SECRET, SECRET, completedEvent, mrOnly, signedDelivery, standardOnly } from '../../test/support/webhook-fixtures.js';
@@ -147,6 +148,41 @@ describe('webhookMiddleware (verify mode)', () => {
     });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ joined: `${other}, ${d.headers['webhook-signature']}` });
+  });
+
+  it('a body cut off by the sender is answered 400 invalid_body, not handed to next() as a bare Error', async () => {
+    let settle!: (outcome: { ended?: { status: number; body: unknown }; next?: unknown }) => void;
+    const outcome = new Promise<{ ended?: { status: number; body: unknown }; next?: unknown }>((resolve) => (settle = resolve));
+    let arrived!: () => void;
+    const inMiddleware = new Promise<void>((resolve) => (arrived = resolve));
+    const middleware = webhookMiddleware({ secret: SECRET, now });
+    const app = express();
+    app.post(
+      '/hook',
+      (req, res, next) => {
+        // Records what the middleware answers (the socket is gone, so the sender cannot read it).
+        const end = res.end.bind(res) as (chunk: unknown) => express.Response;
+        res.end = ((chunk: unknown) => {
+          settle({ ended: { status: res.statusCode, body: JSON.parse(String(chunk)) as unknown } });
+          return end(chunk);
+        }) as typeof res.end;
+        middleware(req, res, next);
+        arrived();
+      },
+      (_req, res) => void res.sendStatus(200),
+    );
+    const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+      settle({ next: err });
+      res.sendStatus(500);
+    };
+    app.use(onError);
+    const base = new URL(await start(app));
+    const socket = connect(Number(base.port), base.hostname);
+    socket.on('error', () => undefined);
+    socket.write(`POST /hook HTTP/1.1\r\nhost: ${base.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":`);
+    await inMiddleware;
+    socket.destroy();
+    expect(await outcome).toEqual({ ended: { status: 400, body: { error: { code: 'invalid_body', message: 'The request body could not be read.' } } } });
   });
 
   it('getVerifiedWebhook says what to mount when nothing was verified', () => {

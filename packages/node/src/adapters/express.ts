@@ -8,7 +8,7 @@ import { endpointKeys, errorResult } from '../handler/webhook-handler.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
 import { verifyWithKeys } from '../webhooks/verify.js';
 import type { VerifiedWebhook, WebhookSecretOptions } from '../webhooks/verify-core.js';
-import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, declaredTooLarge } from './raw-body.js';
+import { DEFAULT_MAX_BODY_BYTES, bodyTooLarge, declaredTooLarge, unreadableBody } from './raw-body.js';
 
 /** The request as the middleware sees it (Express's `Request` fits). */
 export interface WebhookRequest extends IncomingMessage {
@@ -156,9 +156,11 @@ function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       resolve(Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    // A socket error mid-body (the sender went away) is a delivery that could not be read: the
+    // same 400 `invalid_body` the Fetch and Fastify adapters answer, not a bare Error for next().
+    const onError = () => {
       cleanup();
-      reject(error);
+      reject(unreadableBody());
     };
     req.on('data', onData);
     req.on('end', onEnd);

@@ -1,7 +1,8 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
-import { InvalidRequestError, ModelRiverError } from './errors.js';
+import { ModelRiverError } from '@modelriver/client';
+import { InvalidRequestError } from './errors.js';
 import { ModelRiver } from './model-river.js';
 
 const api = mockApi();

@@ -2,11 +2,12 @@ import { HttpResponse } from 'msw';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
+import { ModelRiverError } from '@modelriver/client';
 import {
+  APIError,
   AuthenticationError,
   ConnectionError,
   InvalidRequestError,
-  ModelRiverError,
   NotFoundError,
   RateLimitError,
   ServerError,
@@ -29,7 +30,7 @@ function everyRendering(err: unknown): string {
 }
 
 describe('fromResponse', () => {
-  const cases: Array<[number, new (...a: never[]) => ModelRiverError]> = [
+  const cases: Array<[number, new (...a: never[]) => APIError]> = [
     [400, InvalidRequestError],
     [401, AuthenticationError],
     [403, AuthenticationError],
@@ -45,14 +46,15 @@ describe('fromResponse', () => {
   it.each(cases)('maps %i to %o', (status, cls) => {
     const err = fromResponse(status, { error: { code: 'some_code', message: 'Some message' } }, new Headers({ 'x-request-id': 'req_1' }));
     expect(err).toBeInstanceOf(cls);
+    expect(err).toBeInstanceOf(APIError);
     expect(err).toBeInstanceOf(ModelRiverError);
     expect(err).toMatchObject({ status, code: 'some_code', requestId: 'req_1' });
     expect(err.message).toContain('Some message');
   });
 
-  it('falls back to http_<status> and the text of a non-JSON body; other statuses stay ModelRiverError', () => {
+  it('falls back to http_<status> and the text of a non-JSON body; other statuses stay APIError', () => {
     const err = fromResponse(418, '  I am a teapot  ', {});
-    expect(err.constructor).toBe(ModelRiverError);
+    expect(err.constructor).toBe(APIError);
     expect(err).toMatchObject({ status: 418, code: 'http_418', requestId: undefined });
     expect(err.message).toContain('I am a teapot');
     expect(fromResponse(502, undefined).message).toContain('HTTP 502');

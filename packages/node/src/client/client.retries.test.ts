@@ -1,7 +1,7 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, BASE, mockApi } from '../../test/support/api-mock.js';
-import { ConnectionError, InvalidRequestError, ModelRiverError, ServerError } from './errors.js';
+import { APIError, ConnectionError, InvalidRequestError, ServerError } from './errors.js';
 import { ModelRiver, type ModelRiverOptions } from './model-river.js';
 
 const api = mockApi();
@@ -83,7 +83,7 @@ describe('retries', () => {
   it.each([400, 401, 403, 404, 413, 422])('does not retry a %i', async (status) => {
     api.route('post', '/v1/ai/async', fail(status), ok);
     const { mr } = client();
-    await expect(mr.ai.async(body)).rejects.toBeInstanceOf(ModelRiverError);
+    await expect(mr.ai.async(body)).rejects.toBeInstanceOf(APIError);
     expect(api.recorded).toHaveLength(1);
   });
 

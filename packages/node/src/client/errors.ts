@@ -1,22 +1,29 @@
 /**
- * Errors of the HTTP API client: one base class with a stable `code`, one subclass per kind
- * of failure callers handle differently, and one function mapping an HTTP answer to them.
+ * Errors of the HTTP API client: {@link APIError} (a {@link ModelRiverError} with the HTTP
+ * status and request id), one subclass per kind of failure callers handle differently, and one
+ * function mapping an HTTP answer to them.
  */
+import { ModelRiverError } from '@modelriver/client';
 
-/** What every {@link ModelRiverError} carries besides its message. */
-export interface ModelRiverErrorInit {
+/** What every {@link APIError} carries besides its message. */
+export interface APIErrorInit {
   /** HTTP status, when the gateway answered. */
   status?: number;
   /** Stable snake_case code: the gateway's `error.code`, or one of ours (`timeout`, `connection_error`, …). */
   code: string;
   /** The gateway's `x-request-id`, to quote in a support request. */
   requestId?: string;
+  /** The underlying error, if any (e.g. the network error of a {@link ConnectionError}). */
   cause?: unknown;
+  /** Marks the error as caused by an `AbortSignal` (sets `isAbort`, as the client's stream errors do). */
+  abort?: boolean;
 }
 
 /**
- * Base of every error the API client throws. Switch on `code` (stable) or use `instanceof`
- * with a subclass. Never contains the API key: not in `message`, `cause` or `toJSON()`.
+ * Base of every error an API call throws: a {@link ModelRiverError} (so `instanceof
+ * ModelRiverError` and `ModelRiverError.is(err, code)` catch it with every other error of the
+ * suite) that also carries the HTTP `status` and `requestId`. Switch on `code` (stable) or use
+ * `instanceof` with a subclass. Never contains the API key: not in `message`, `cause` or `toJSON()`.
  *
  * @example
  * ```ts
@@ -24,20 +31,18 @@ export interface ModelRiverErrorInit {
  *   await modelRiver.ai.async({ workflow: 'chat', messages });
  * } catch (err) {
  *   if (err instanceof RateLimitError) console.warn(`retry in ${err.retryAfterMs} ms`);
- *   else if (err instanceof ModelRiverError) console.error(err.code, err.status, err.requestId);
+ *   else if (err instanceof APIError) console.error(err.code, err.status, err.requestId);
+ *   else if (err instanceof ModelRiverError) console.error(err.code, err.message); // e.g. invalid_argument
  * }
  * ```
  */
-export class ModelRiverError extends Error {
-  override name = 'ModelRiverError';
+export class APIError extends ModelRiverError {
   readonly status: number | undefined;
-  readonly code: string;
   readonly requestId: string | undefined;
 
-  constructor(message: string, init: ModelRiverErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+  constructor(message: string, init: APIErrorInit) {
+    super(init.code, message, { cause: init.cause, abort: init.abort === true });
     this.status = init.status;
-    this.code = init.code;
     this.requestId = init.requestId;
   }
 
@@ -56,9 +61,7 @@ export class ModelRiverError extends Error {
  * if (err instanceof AuthenticationError) console.error('check MODELRIVER_API_KEY');
  * ```
  */
-export class AuthenticationError extends ModelRiverError {
-  override name = 'AuthenticationError';
-}
+export class AuthenticationError extends APIError {}
 
 /**
  * 429 after the retries, or with a `Retry-After` longer than `maxRetryAfterMs` (then not retried at all).
@@ -68,12 +71,11 @@ export class AuthenticationError extends ModelRiverError {
  * if (err instanceof RateLimitError && err.retryAfterMs !== undefined) scheduleLater(err.retryAfterMs);
  * ```
  */
-export class RateLimitError extends ModelRiverError {
-  override name = 'RateLimitError';
+export class RateLimitError extends APIError {
   /** What the gateway's `Retry-After` asked for, in ms (uncapped), when it sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, init: ModelRiverErrorInit & { retryAfterMs?: number }) {
+  constructor(message: string, init: APIErrorInit & { retryAfterMs?: number }) {
     super(message, init);
     this.retryAfterMs = init.retryAfterMs;
   }
@@ -91,9 +93,7 @@ export class RateLimitError extends ModelRiverError {
  * if (err instanceof NotFoundError) return res.status(404).end();
  * ```
  */
-export class NotFoundError extends ModelRiverError {
-  override name = 'NotFoundError';
-}
+export class NotFoundError extends APIError {}
 
 /**
  * 400/409/413/422, or an argument refused before sending (`code: 'invalid_argument'`, no status).
@@ -103,9 +103,7 @@ export class NotFoundError extends ModelRiverError {
  * if (err instanceof InvalidRequestError) console.error(err.message); // names the field
  * ```
  */
-export class InvalidRequestError extends ModelRiverError {
-  override name = 'InvalidRequestError';
-}
+export class InvalidRequestError extends APIError {}
 
 /**
  * The gateway could not be reached (DNS, refused, reset) after the retries.
@@ -115,9 +113,7 @@ export class InvalidRequestError extends ModelRiverError {
  * if (err instanceof ConnectionError) console.error('gateway unreachable', err.cause);
  * ```
  */
-export class ConnectionError extends ModelRiverError {
-  override name = 'ConnectionError';
-}
+export class ConnectionError extends APIError {}
 
 /**
  * The call's overall deadline (`timeoutMs`, covering every attempt and wait) passed.
@@ -127,9 +123,7 @@ export class ConnectionError extends ModelRiverError {
  * await modelRiver.ai.sync(body, { timeoutMs: 5_000 }).catch((e) => { if (e instanceof TimeoutError) fallback(); else throw e; });
  * ```
  */
-export class TimeoutError extends ModelRiverError {
-  override name = 'TimeoutError';
-}
+export class TimeoutError extends APIError {}
 
 /**
  * 5xx after the retries.
@@ -139,23 +133,37 @@ export class TimeoutError extends ModelRiverError {
  * if (err instanceof ServerError) console.error('gateway fault', err.requestId);
  * ```
  */
-export class ServerError extends ModelRiverError {
-  override name = 'ServerError';
-}
+export class ServerError extends APIError {}
 
 /**
- * The caller's `AbortSignal` fired. `name` is `AbortError`, like fetch's; `code` is `aborted`.
+ * The caller's `AbortSignal` fired. `name` is `AbortError`, like fetch's; `code` is `aborted`; `isAbort` is true
+ * and `cause` is the signal's `reason`.
  *
  * @example
  * ```ts
  * const ac = new AbortController();
  * setTimeout(() => ac.abort(), 100);
- * await modelRiver.ai.sync(body, { signal: ac.signal }).catch((e) => e.name === 'AbortError');
+ * await modelRiver.ai.sync(body, { signal: ac.signal }).catch((e) => e.name === 'AbortError'); // also e.isAbort, e.code === 'aborted'
  * ```
  */
-export class RequestAbortedError extends ModelRiverError {
-  override name = 'AbortError';
+export class RequestAbortedError extends APIError {
+  constructor(message: string, init: APIErrorInit) {
+    super(message, { ...init, abort: true });
+  }
 }
+
+// On the prototypes rather than as class fields: the stack header is written inside super(),
+// before a field would be set, and a bundler may rename the classes. `RequestAbortedError` is
+// named `AbortError` like fetch's, so abort-aware code that tests `name` recognises it.
+APIError.prototype.name = 'APIError';
+AuthenticationError.prototype.name = 'AuthenticationError';
+RateLimitError.prototype.name = 'RateLimitError';
+NotFoundError.prototype.name = 'NotFoundError';
+InvalidRequestError.prototype.name = 'InvalidRequestError';
+ConnectionError.prototype.name = 'ConnectionError';
+TimeoutError.prototype.name = 'TimeoutError';
+ServerError.prototype.name = 'ServerError';
+RequestAbortedError.prototype.name = 'AbortError';
 
 /** Reads a header from a Fetch `Headers` or a plain object. */
 function header(headers: Headers | Record<string, string | undefined> | undefined, name: string): string | undefined {
@@ -167,7 +175,7 @@ function header(headers: Headers | Record<string, string | undefined> | undefine
 }
 
 /**
- * Maps an HTTP error answer to the right {@link ModelRiverError} subclass. `body` is the parsed
+ * Maps an HTTP error answer to the right {@link APIError} subclass. `body` is the parsed
  * JSON (`{error: {code, message}}`) or the raw text; `retryAfterMs` is the parsed `Retry-After`.
  *
  * @example
@@ -181,7 +189,7 @@ export function fromResponse(
   body: unknown,
   headers?: Headers | Record<string, string | undefined>,
   retryAfterMs?: number,
-): ModelRiverError {
+): APIError {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | null | undefined)?.error;
   const code = typeof error?.code === 'string' && error.code ? error.code : `http_${status}`;
   const detail =
@@ -197,5 +205,5 @@ export function fromResponse(
   if (status === 404) return new NotFoundError(message, init);
   if (status === 400 || status === 409 || status === 413 || status === 422) return new InvalidRequestError(message, init);
   if (status >= 500) return new ServerError(message, init);
-  return new ModelRiverError(message, init);
+  return new APIError(message, init);
 }

@@ -8,7 +8,8 @@ import type {
 } from '../wire.js';
 import type { EventStream } from '@modelriver/client';
 import { streamChannel, type StreamChannelOptions } from '../stream.js';
-import { InvalidRequestError, ModelRiverError } from './errors.js';
+import { ModelRiverError } from '@modelriver/client';
+import { InvalidRequestError } from './errors.js';
 import { defaultSleep, send, type RequestOptions, type TransportConfig } from './transport.js';
 
 /** Options of {@link ModelRiver}. */
@@ -92,15 +93,15 @@ export class ModelRiver {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
     const apiKey = options.apiKey ?? env.MODELRIVER_API_KEY;
     if (typeof apiKey !== 'string' || !apiKey) {
-      throw new ModelRiverError('No API key: pass { apiKey } or set MODELRIVER_API_KEY.', { code: 'missing_api_key' });
+      throw new ModelRiverError('missing_api_key', 'No API key: pass { apiKey } or set MODELRIVER_API_KEY.');
     }
     // A key that cannot be a header value would make fetch quote it in an error; refuse it here, unquoted.
     if (/[^\x21-\x7e]/.test(apiKey)) {
-      throw new ModelRiverError('The API key contains whitespace or control characters.', { code: 'invalid_api_key' });
+      throw new ModelRiverError('invalid_api_key', 'The API key contains whitespace or control characters.');
     }
     this.baseUrl = normaliseBaseUrl(options.baseUrl ?? env.MODELRIVER_BASE_URL ?? DEFAULT_BASE_URL);
     const fetchImpl = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
-    if (!fetchImpl) throw new ModelRiverError('No fetch in this runtime: pass { fetch }.', { code: 'invalid_argument' });
+    if (!fetchImpl) throw new ModelRiverError('invalid_argument', 'No fetch in this runtime: pass { fetch }.');
     this.#config = {
       apiKey,
       timeoutMs: options.timeoutMs ?? 60_000,
@@ -211,7 +212,7 @@ function normaliseBaseUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ModelRiverError(`baseUrl is not a URL: ${JSON.stringify(raw)}`, { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', `baseUrl is not a URL: ${JSON.stringify(raw)}`);
   }
   // Accept `https://host`, `https://host/` and `https://host/v1`: paths here all start with /v1.
   return url.toString().replace(/\/+$/, '').replace(/\/v1$/, '');

@@ -3,9 +3,10 @@
  * attempt, retries with backoff or `Retry-After`, one overall deadline, and an `AbortSignal`
  * that stops everything at once, waits included.
  */
+import { ModelRiverError } from '@modelriver/client';
 import {
+  APIError,
   ConnectionError,
-  ModelRiverError,
   RequestAbortedError,
   TimeoutError,
   fromResponse,
@@ -78,8 +79,8 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs one call with retries and returns the parsed JSON answer, or throws a
- * {@link ModelRiverError} subclass.
+ * Runs one call with retries and returns the parsed JSON answer, or throws an
+ * {@link APIError} subclass (or a `ModelRiverError` `invalid_argument` for bad options).
  *
  * @example
  * ```ts
@@ -91,10 +92,10 @@ export async function send<T>(config: TransportConfig, call: ApiCall, options: R
   const maxRetries = options.maxRetries ?? config.maxRetries;
   // Infinity (or any delay past 2^31 − 1 ms) would make setTimeout fire at once: an instant TimeoutError.
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new ModelRiverError(`timeoutMs must be a number of ms in (0, ${MAX_TIMEOUT_MS}], got ${String(timeoutMs)}.`, { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', `timeoutMs must be a number of ms in (0, ${MAX_TIMEOUT_MS}], got ${String(timeoutMs)}.`);
   }
   if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-    throw new ModelRiverError(`maxRetries must be an integer >= 0, got ${String(maxRetries)}.`, { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', `maxRetries must be an integer >= 0, got ${String(maxRetries)}.`);
   }
   const redact = redactor(config.apiKey);
   if (options.signal?.aborted) throw aborted(options.signal);
@@ -113,7 +114,7 @@ export async function send<T>(config: TransportConfig, call: ApiCall, options: R
 
   try {
     for (let retry = 0; ; retry++) {
-      let failure: ModelRiverError;
+      let failure: APIError;
       let retryAfterMs: number | undefined;
       try {
         const res = await config.fetch(call.url, { method: call.method, headers, body, signal: controller.signal });
@@ -125,7 +126,7 @@ export async function send<T>(config: TransportConfig, call: ApiCall, options: R
         // 413 and the other 4xx: sending the same bytes again gets the same answer.
         if (!isRetryableStatus(res.status)) throw failure;
       } catch (err) {
-        if (err instanceof ModelRiverError) throw err;
+        if (err instanceof APIError) throw err;
         if (controller.signal.aborted) throw stopped(controller.signal.reason, options.signal, timeoutMs);
         failure = new ConnectionError(`Could not reach the gateway: ${redact(errorText(err))}`, {
           code: 'connection_error',
@@ -182,7 +183,7 @@ function parseAnswer<T>(text: string, res: Response, redact: (s: string) => stri
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new ModelRiverError(`The gateway answered ${res.status} with a body that is not JSON: ${redact(text.slice(0, 120))}`, {
+    throw new APIError(`The gateway answered ${res.status} with a body that is not JSON: ${redact(text.slice(0, 120))}`, {
       status: res.status,
       code: 'invalid_response',
       requestId: res.headers.get('x-request-id') ?? undefined,
@@ -217,7 +218,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function stopped(reason: unknown, caller: AbortSignal | undefined, timeoutMs: number): ModelRiverError {
+function stopped(reason: unknown, caller: AbortSignal | undefined, timeoutMs: number): APIError {
   if (reason === CALLER && caller) return aborted(caller);
   return new TimeoutError(`No answer within ${timeoutMs} ms (timeoutMs covers every attempt and wait).`, { code: 'timeout' });
 }

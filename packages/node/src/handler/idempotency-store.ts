@@ -2,7 +2,7 @@
  * Remembers which webhook deliveries were handled, so a redelivery (the gateway retries until
  * it sees a 2xx, and a 2xx can be lost on the way back) does not run the handlers twice.
  */
-import { ModelRiverError } from '../client/errors.js';
+import { ModelRiverError } from '@modelriver/client';
 
 /**
  * Where handled delivery ids are kept. The default is in memory (one process); pass one
@@ -41,10 +41,10 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   // NaN or Infinity would make the store unbounded, 0 or less make it forget at once: both
   // silently re-run handlers on redeliveries, so refuse them here.
   if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
-    throw new ModelRiverError(`maxEntries must be a positive integer, got ${String(maxEntries)}.`, { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', `maxEntries must be a positive integer, got ${String(maxEntries)}.`);
   }
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new ModelRiverError(`ttlMs must be a positive finite number of ms, got ${String(ttlMs)}.`, { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', `ttlMs must be a positive finite number of ms, got ${String(ttlMs)}.`);
   }
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order: its first key is always the oldest entry.

@@ -11,6 +11,7 @@ import {
   failedEvent,
   signedDelivery,
 } from '../../test/support/webhook-fixtures.js';
+import { ModelRiverError } from '@modelriver/client';
 import { ModelRiver } from '../client/model-river.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
 import type { WebhookEvent } from '../wire.js';
@@ -273,11 +274,15 @@ describe('createWebhookHandler: event-driven callbacks', () => {
     expect(JSON.parse(api.recorded[0]!.body)).toMatchObject({ error: 'backend_error' });
   });
 
-  it('treats a result without data as a backend error', async () => {
+  it('treats a result without data as a backend error, reported to onError as a ModelRiverError', async () => {
     api.route('post', `/v1/callback/${channel}`, okCallback);
-    const h = handler({ client: client(), onAiGenerated: () => ({ nope: 1 }) as unknown as { data: unknown } });
+    const onError = vi.fn();
+    const h = handler({ client: client(), onError, onAiGenerated: () => ({ nope: 1 }) as unknown as { data: unknown } });
     await deliver(h, ai);
     expect(JSON.parse(api.recorded[0]!.body)).toMatchObject({ error: 'backend_error' });
+    const reported: unknown = onError.mock.calls[0]?.[0];
+    expect(reported).toBeInstanceOf(ModelRiverError);
+    expect(reported).toMatchObject({ code: 'invalid_callback_result', message: expect.stringContaining('onAiGenerated must return') });
   });
 
   it('answers 500 when the callback cannot be posted; the redelivery posts the SAME result without re-running onAiGenerated', async () => {

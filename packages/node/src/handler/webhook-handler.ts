@@ -4,7 +4,8 @@
  * The Express, Fastify and Fetch adapters only move bytes in and out of it.
  */
 import type { ModelRiver } from '../client/model-river.js';
-import { InvalidRequestError, ModelRiverError, NotFoundError } from '../client/errors.js';
+import { ModelRiverError } from '@modelriver/client';
+import { InvalidRequestError, NotFoundError } from '../client/errors.js';
 import type { WebhookEvent } from '../wire.js';
 import { rawBody, type WebhookBody } from '../webhooks/body.js';
 import { WebhookVerificationError } from '../webhooks/errors.js';
@@ -149,7 +150,7 @@ const RETRY_LATER: WebhookHandlerResult['body'] = {
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
   const keys = endpointKeys(options, 'createWebhookHandler');
   if (options.onAiGenerated && !options.client) {
-    throw new ModelRiverError('onAiGenerated needs a ModelRiver `client` to post the callback with.', { code: 'invalid_argument' });
+    throw new ModelRiverError('invalid_argument', 'onAiGenerated needs a ModelRiver `client` to post the callback with.');
   }
   const store = options.store === false ? null : (options.store ?? createMemoryIdempotencyStore({ now: options.now }));
   const useAsync = options.verify === 'async' || (options.verify === undefined && !loadNodeCrypto());
@@ -168,9 +169,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   function refuseAiGenerated(event: AiGeneratedWebhook): WebhookHandlerResult {
     const message = 'This webhook endpoint has no onAiGenerated, so it cannot complete event-driven requests.';
     const hint = 'Pass onAiGenerated (and client) to createWebhookHandler, or send event-driven requests\' webhooks to an endpoint that has it.';
-    const error = new ModelRiverError(`${message} Delivery ${event.id} (channel ${event.channel_id}) refused with 501. ${hint}`, {
-      code: 'ai_generated_unhandled',
-    });
+    const error = new ModelRiverError('ai_generated_unhandled', `${message} Delivery ${event.id} (channel ${event.channel_id}) refused with 501. ${hint}`);
     if (options.onError) report(error, event);
     else if (!warnedUnhandled) {
       // The only way to see this misconfiguration without onError: the gateway just logs a 501.
@@ -218,7 +217,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         const result = await options.onAiGenerated!(event, context);
         if (result === undefined) return;
         if (!result || typeof result !== 'object' || !('data' in result)) {
-          throw new TypeError('onAiGenerated must return { data, task_id?, metadata? } or undefined.');
+          throw new ModelRiverError('invalid_callback_result', 'onAiGenerated must return { data, task_id?, metadata? } or undefined.', {
+            details: { eventId: event.id },
+          });
         }
         payload = result;
       } catch (error) {

@@ -6,7 +6,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * Decodes the Standard Webhooks key: base64 of what follows `whsec_`.
- * Returns null when the secret is not valid base64 or decodes to nothing.
+ * Returns null when the secret is not a string, not valid base64, or decodes to nothing.
  *
  * @example
  * ```ts
@@ -14,6 +14,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * ```
  */
 export function standardWebhooksKey(secret: string): Uint8Array | null {
+  if (typeof secret !== 'string') return null;
   const b64 = secret.startsWith('whsec_') ? secret.slice(6) : secret;
   if (!b64 || !BASE64.test(b64)) return null;
   let bin: string;

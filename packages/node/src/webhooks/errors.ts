@@ -1,7 +1,8 @@
 /**
- * The one error type of webhook verification. Its `code` is stable (switch on it), its
- * `message` is for humans, and `hint` says how to fix the usual integration mistakes.
+ * The one error type of webhook verification (and signing). Its `code` is stable (switch on it),
+ * its `message` is for humans, and `hint` says how to fix the usual integration mistakes.
  */
+import { ModelRiverError } from '@modelriver/client';
 
 /** Stable codes of {@link WebhookVerificationError}. */
 export const WebhookErrorCode = {
@@ -29,7 +30,9 @@ export const WebhookErrorCode = {
 export type WebhookErrorCode = (typeof WebhookErrorCode)[keyof typeof WebhookErrorCode];
 
 /**
- * Thrown (or rejected) when a webhook cannot be trusted or read. Never contains the secret.
+ * Thrown (or rejected) when a webhook cannot be trusted or read. A {@link ModelRiverError}, so
+ * `instanceof ModelRiverError` and `ModelRiverError.is(err, 'bad_signature')` catch it too.
+ * Never contains the secret.
  *
  * @example
  * ```ts
@@ -41,17 +44,15 @@ export type WebhookErrorCode = (typeof WebhookErrorCode)[keyof typeof WebhookErr
  * }
  * ```
  */
-export class WebhookVerificationError extends Error {
-  override readonly name = 'WebhookVerificationError';
-  readonly code: WebhookErrorCode;
+export class WebhookVerificationError extends ModelRiverError {
+  declare readonly code: WebhookErrorCode;
   /** How to fix it, when the cause is evident (a parsed or re-serialised body, clock skew…). */
   readonly hint: string | undefined;
   /** The HTTP status an endpoint should answer: 400 for bad deliveries, 413, or 500 for misconfiguration. */
   readonly status: number;
 
   constructor(code: WebhookErrorCode, message: string, hint?: string) {
-    super(hint ? `${message} Hint: ${hint}` : message);
-    this.code = code;
+    super(code, hint ? `${message} Hint: ${hint}` : message);
     this.hint = hint;
     // Misconfiguration is the server's fault (500); a bad delivery is the sender's (400).
     this.status = code === 'body_too_large' ? 413 : /secret|parsed|runtime|options/.test(code) ? 500 : 400;
@@ -62,3 +63,7 @@ export class WebhookVerificationError extends Error {
     return { name: this.name, code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
   }
 }
+
+// On the prototype rather than as a class field: the stack header is written inside super(),
+// before a field would be set.
+WebhookVerificationError.prototype.name = 'WebhookVerificationError';

@@ -1,4 +1,5 @@
 import { standardWebhooksKey } from './encoding.js';
+import { WebhookVerificationError } from './errors.js';
 import { loadNodeCrypto } from './node-crypto.js';
 
 export { standardWebhooksKey };
@@ -32,7 +33,8 @@ export type WebhookSignatureHeaders = {
  * Signs a webhook body with both header sets: `mr-signature` (hex HMAC-SHA256 keyed by the
  * whole secret string, over `{timestamp}.{body}`) and the Standard Webhooks headers
  * (`v1,` + base64 HMAC-SHA256 keyed by the decoded secret, over `{id}.{timestamp}.{body}`).
- * Meant for gateways and for tests of webhook receivers. Needs `node:crypto`.
+ * Meant for gateways and for tests of webhook receivers. Needs `node:crypto` (else it throws a
+ * `WebhookVerificationError` `unsupported_runtime`); a secret that is not `whsec_<base64>` throws `invalid_secret`.
  *
  * @example
  * ```ts
@@ -44,9 +46,12 @@ export type WebhookSignatureHeaders = {
 export function signWebhook(input: SignWebhookInput): WebhookSignatureHeaders {
   const { body, secret, id, timestamp } = input;
   const crypto = loadNodeCrypto();
-  if (!crypto) throw new TypeError('signWebhook needs node:crypto, which this runtime lacks');
+  if (!crypto) throw new WebhookVerificationError('unsupported_runtime', 'signWebhook needs node:crypto, which this runtime lacks.');
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw new WebhookVerificationError('invalid_body', 'signWebhook: body must be the string or bytes to send.');
+  }
   const key = standardWebhooksKey(secret);
-  if (!key) throw new TypeError('signWebhook: the secret must be "whsec_" followed by base64');
+  if (!key) throw new WebhookVerificationError('invalid_secret', 'signWebhook: the secret must be "whsec_" followed by base64.');
   const ts = String(timestamp);
   const mr = crypto.createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
   const sw = crypto.createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest('base64');

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadStandardVectors, vectorPayload } from '../../test/support/webhook-fixtures.js';
 import { WebhookVerificationError } from './errors.js';
-import { signWebhook } from './sign.js';
+import { signWebhook, standardWebhooksKey } from './sign.js';
 import { verifyWebhookSignature } from './verify.js';
 import { verifyWebhookSignatureAsync } from './verify-async.js';
 
@@ -96,5 +96,20 @@ describe('signWebhook', () => {
 
   it('refuses a secret that is not base64 after whsec_', () => {
     expect(() => signWebhook({ body: '{}', secret: 'whsec_not base64!', id: 'x', timestamp: 1 })).toThrow(/base64/);
+    expect(() => signWebhook({ body: '{}', secret: 'whsec_not base64!', id: 'x', timestamp: 1 })).toThrow(
+      expect.objectContaining({ name: 'WebhookVerificationError', code: 'invalid_secret' }),
+    );
+  });
+
+  it('refuses a secret or body of the wrong type with a typed error, not a TypeError from inside', () => {
+    for (const secret of [undefined, null, 42]) {
+      expect(() => signWebhook({ body: '{}', secret: secret as unknown as string, id: 'x', timestamp: 1 }), String(secret)).toThrow(
+        expect.objectContaining({ name: 'WebhookVerificationError', code: 'invalid_secret' }),
+      );
+    }
+    expect(standardWebhooksKey(undefined as unknown as string)).toBeNull();
+    expect(() => signWebhook({ body: { id: 'evt_1' } as unknown as string, secret: sw1.secret, id: 'x', timestamp: 1 })).toThrow(
+      expect.objectContaining({ name: 'WebhookVerificationError', code: 'invalid_body' }),
+    );
   });
 });
