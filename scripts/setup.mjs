@@ -14,7 +14,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 const supported = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22;
 if (!supported) {
   console.error(
-    `setup: this is Node ${process.versions.node}, but the workspace needs Node ^20.19 or >= 22.12 (vitest 4 and vite require it).\n` +
+    `setup: this is Node ${process.versions.node}, but the workspace needs Node ^20.19.0 || >=22.12.0 (vitest 4 and vite require it).\n` +
       '       Install a newer Node (e.g. `nvm install 22`) and run again.',
   );
   process.exit(1);

@@ -23,12 +23,34 @@ const yellow = paint(33);
 const green = paint(32);
 const red = paint(31);
 const out = (text: string) => process.stdout.write(text);
+/** How long Ctrl-C waits for the servers to close before the demo exits regardless. */
+const STOP_GRACE_MS = 2_000;
 
 const serve = process.argv.includes('--serve');
+
+// Ctrl-C is how a user ends the demo (the only way with --serve). Dying of SIGINT would make
+// npm and pnpm print an ELIFECYCLE error banner for a normal stop, so the demo closes its
+// servers and exits 0 instead.
+const closers: Array<() => Promise<void>> = [];
+let stopping = false;
+const stop = () => {
+  // The terminal signals every process of the group and tsx relays the signal once more.
+  if (stopping) return;
+  stopping = true;
+  out(dim('\n  stopped\n'));
+  const closed = Promise.allSettled(closers.map((close) => close()));
+  // An open stream must not hold the exit: closing gets a moment, then the process goes anyway.
+  const bounded = new Promise<void>((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref());
+  void Promise.race([closed, bounded]).then(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
 const gateway = await startGateway({
   port: serve ? Number(process.env.PORT ?? 8787) : 0,
   mockTokenDelayMs: Number(process.env.MOCK_TOKEN_DELAY_MS ?? 20),
 });
+closers.push(() => gateway.close());
 const modelRiver = new ModelRiver({ apiKey: gateway.apiKey, baseUrl: gateway.url });
 
 // The app's backend receives the gateway's webhooks here. For event-driven requests it verifies
@@ -60,6 +82,13 @@ const backend = createServer((req, res) => {
   );
 });
 await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+closers.push(
+  () =>
+    new Promise<void>((resolve) => {
+      backend.closeAllConnections();
+      backend.close(() => resolve());
+    }),
+);
 const webhookUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/webhooks`;
 
 out(`${bold('ModelRiver demo')} ${dim(`gateway ${gateway.url}, mock model, no keys`)}\n`);
