@@ -21,11 +21,15 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources, so a change is tested without a rebuild.
     alias: [
+      { find: /^@modelriver\/client\/errors$/, replacement: src('./packages/client/src/errors-entry.ts') },
       { find: /^@modelriver\/client$/, replacement: src('./packages/client/src/index.ts') },
       { find: /^@modelriver\/node\/webhooks$/, replacement: src('./packages/node/src/webhooks/index.ts') },
       { find: /^@modelriver\/node$/, replacement: src('./packages/node/src/index.ts') },
       { find: /^@modelriver\/test-utils$/, replacement: src('./packages/test-utils/src/index.ts') },
       { find: /^@modelriver\/react$/, replacement: src('./packages/react/src/index.ts') },
+      { find: /^@modelriver\/vue$/, replacement: src('./packages/vue/src/index.ts') },
+      { find: /^@modelriver\/svelte$/, replacement: src('./packages/svelte/src/index.ts') },
+      { find: /^@modelriver\/angular$/, replacement: src('./packages/angular/src/index.ts') },
     ],
   },
   test: {

@@ -1,8 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // `errors` lets code that only needs the error family (e.g. @modelriver/node/webhooks) skip the
+  // client, eventemitter3 and ws.
+  entry: { index: 'src/index.ts', errors: 'src/errors-entry.ts' },
   format: ['esm', 'cjs'],
+  // Both entries must share one ModelRiverError at run time (or `instanceof` breaks between them):
+  // the class lives in a shared chunk, for CJS too (tsup splits as ESM, then sucrase rewrites the
+  // chunks to require(), lowering `?.`/`??` to small helpers in the .cjs files on the way).
+  // test/errors-entry.test.ts checks both formats against dist.
+  splitting: true,
   // stripInternal drops the `@internal` private members (named `_x`, mangled below) from the .d.ts.
   dts: { compilerOptions: { stripInternal: true } },
   clean: true,

@@ -6,8 +6,8 @@ export { ModelRiver } from './client/model-river.js';
 export type { ModelRiverOptions, CallbackOptions, CallbackAnswer } from './client/model-river.js';
 export type { RequestOptions } from './client/transport.js';
 // One error family: every error this package throws is a ModelRiverError (the client's class).
-export { ModelRiverError, ErrorCode } from '@modelriver/client';
-export type { ModelRiverErrorOptions } from '@modelriver/client';
+export { ModelRiverError, ErrorCode } from '@modelriver/client/errors';
+export type { ModelRiverErrorOptions } from '@modelriver/client/errors';
 export {
   APIError,
   AuthenticationError,

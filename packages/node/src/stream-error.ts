@@ -2,7 +2,7 @@
  * The old name of the stream's errors, from when this package had a second class called
  * `ModelRiverError`. Kept so existing imports compile; it is the very same class.
  */
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 
 /**
  * @deprecated Use `ModelRiverError` (the same class): every error of the suite is one now.

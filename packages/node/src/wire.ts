@@ -90,8 +90,15 @@ export interface RequestLog {
   usage: ResponseMeta['usage'] | null;
   attempts: NonNullable<ResponseMeta['attempts']>;
   webhooks: Array<{ id: string; type: WebhookType; url: string; state: 'pending' | 'delivered' | 'dead'; attempts: WebhookAttemptLog[] }>;
-  callback: { deadline: string; received_at: string | null; status: 'waiting' | 'received' | 'timed_out' } | null;
+  /** `cancelled` when the channel was cancelled while the gateway waited for the callback. */
+  callback: { deadline: string; received_at: string | null; status: 'waiting' | 'received' | 'timed_out' | 'cancelled' } | null;
   timeline: Array<{ at: string; event: string; [key: string]: unknown }>;
+  /** The project the request belongs to (the API key's). */
+  project_id?: string;
+  /** The final response's text, `''` until the response: the log is the request's single source of truth. */
+  content?: string;
+  /** The final response's `data` (structured output, a callback's data), else null. */
+  data?: unknown;
   [key: string]: unknown;
 }
 

@@ -3,7 +3,7 @@
  * status and request id), one subclass per kind of failure callers handle differently, and one
  * function mapping an HTTP answer to them.
  */
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 
 /** What every {@link APIError} carries besides its message. */
 export interface APIErrorInit {

@@ -8,7 +8,7 @@ import type {
 } from '../wire.js';
 import type { EventStream } from '@modelriver/client';
 import { streamChannel, type StreamChannelOptions } from '../stream.js';
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 import { InvalidRequestError } from './errors.js';
 import { defaultSleep, send, type RequestOptions, type TransportConfig } from './transport.js';
 

@@ -3,7 +3,7 @@
  * attempt, retries with backoff or `Retry-After`, one overall deadline, and an `AbortSignal`
  * that stops everything at once, waits included.
  */
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 import {
   APIError,
   ConnectionError,

@@ -2,7 +2,7 @@
  * Remembers which webhook deliveries were handled, so a redelivery (the gateway retries until
  * it sees a 2xx, and a 2xx can be lost on the way back) does not run the handlers twice.
  */
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 
 /**
  * Where handled delivery ids are kept. The default is in memory (one process); pass one

@@ -4,7 +4,7 @@
  * The Express, Fastify and Fetch adapters only move bytes in and out of it.
  */
 import type { ModelRiver } from '../client/model-river.js';
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 import { InvalidRequestError, NotFoundError } from '../client/errors.js';
 import type { WebhookEvent } from '../wire.js';
 import { rawBody, type WebhookBody } from '../webhooks/body.js';

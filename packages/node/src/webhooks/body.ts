@@ -4,7 +4,7 @@ import { WebhookVerificationError } from './errors.js';
 /** The raw body exactly as received: text or bytes. Never a parsed object. */
 export type WebhookBody = string | Uint8Array | ArrayBuffer;
 
-// Messages stay short: this module counts against the webhooks entry's 3 KB budget.
+// Messages stay short: this module counts against the webhooks entry's size budget (bench/node/size.ts).
 const RAW_BODY_HINT =
   'Pass the raw body bytes: Express: webhookMiddleware or express.raw({type:"application/json"}) before any JSON parser; Next.js: await req.text().';
 

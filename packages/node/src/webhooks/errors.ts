@@ -2,7 +2,7 @@
  * The one error type of webhook verification (and signing). Its `code` is stable (switch on it),
  * its `message` is for humans, and `hint` says how to fix the usual integration mistakes.
  */
-import { ModelRiverError } from '@modelriver/client';
+import { ModelRiverError } from '@modelriver/client/errors';
 
 /** Stable codes of {@link WebhookVerificationError}. */
 export const WebhookErrorCode = {
