@@ -1,5 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
+// The Svelte compiler and Testing Library's plugin, resolved from the svelte package's dependencies.
+import { svelteTestPlugins } from './packages/svelte/test/vitest-plugins.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -9,8 +11,11 @@ const react18 = [
   { find: /^react(\/.*)?$/, replacement: `${src('./packages/react/node_modules/react18')}$1` },
 ];
 const reactTests = ['packages/react/{src,test}/**/*.test.{ts,tsx}'];
+/** The Svelte package's tests need the Svelte compiler: they run in their own project only. */
+const svelteTests = ['packages/svelte/{src,test}/**/*.test.ts'];
+const svelteTestsFromRoot = ['{src,test}/**/*.test.ts'];
 
-// Shared by both projects. Each project names its own `include`: with `extends: true`, vitest
+// Shared by all projects. Each project names its own `include`: with `extends: true`, vitest
 // would concatenate the lists and run every test in both projects.
 const shared = {
   testTimeout: 20_000,
@@ -41,6 +46,7 @@ export default defineConfig({
           ...shared,
           name: 'default',
           include: ['packages/*/{src,test}/**/*.test.{ts,tsx}', 'examples/*/{src,test}/**/*.test.ts', 'tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...svelteTests],
           typecheck: {
             enabled: true,
             include: ['packages/*/{src,test}/**/*.test-d.ts'],
@@ -58,6 +64,21 @@ export default defineConfig({
           include: reactTests,
           // react-dom18 and @testing-library are loaded by Node, not Vite: they need the same redirection.
           setupFiles: ['packages/react/test/react18-setup.ts'],
+        },
+      },
+      // The Svelte package's tests, with `.svelte` test components compiled.
+      {
+        extends: true,
+        plugins: svelteTestPlugins(),
+        // Svelte's client build needs the `browser` condition, which would also give `ws` its
+        // browser stub: the fake gateway and the tests' client need the Node one.
+        resolve: { alias: [{ find: /^ws$/, replacement: src('./node_modules/ws/wrapper.mjs') }] },
+        // Svelte resolves from its own package (the plugin pre-bundles it from the root).
+        root: src('./packages/svelte'),
+        test: {
+          ...shared,
+          name: 'svelte',
+          include: svelteTestsFromRoot,
         },
       },
     ],

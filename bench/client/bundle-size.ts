@@ -65,7 +65,7 @@ if (process.argv.includes('--features')) {
   const stub = (name: string): string => fileURLToPath(new URL(`./feature-stubs/${name}.ts`, import.meta.url));
   const features: Array<[label: string, modules: string[]]> = [
     ['stream() (async iterator)', ['client-stream']],
-    ['reload persistence', ['persistence', 'storage']],
+    ['reload persistence', ['resume-record', 'storage']],
     ['token fallbacks (getToken, backend)', ['token-source']],
     ['batched notifications', ['notifier']],
   ];

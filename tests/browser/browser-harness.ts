@@ -163,3 +163,72 @@ export function startChat(gateway: GatewayTarget, prompt: string): Promise<Async
 export function chatSync(gateway: GatewayTarget, prompt: string): Promise<SyncAnswer> {
   return postJson<SyncAnswer>(gateway, '/v1/ai', { workflow: 'chat', messages: [{ role: 'user', content: prompt }] }, 200);
 }
+
+/** What {@link startScriptTagServer} serves. */
+export interface ScriptTagSite {
+  /** The page at `/`: plain HTML, as a user writes it. */
+  html: string;
+  /** Files by path (e.g. `/modelriver.global.js`), served as JavaScript. */
+  scripts: Record<string, string | Uint8Array>;
+  /** The app's backend: `POST /api/ask` with `{prompt}` answers what this resolves to, as JSON. */
+  ask(prompt: string): Promise<unknown>;
+}
+
+/**
+ * A loopback site for a page with no bundler: the HTML, its script files and a backend route
+ * (`POST /api/ask`) that the page's own code calls, on 127.0.0.1:0.
+ *
+ * @example
+ * ```ts
+ * const site = await startScriptTagServer({ html, scripts: { '/modelriver.global.js': file }, ask: (p) => startChat(gw, p) });
+ * await page.goto(site.url);
+ * await site.close();
+ * ```
+ */
+export async function startScriptTagServer(site: ScriptTagSite): Promise<PageServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const script = site.scripts[path];
+    if (req.method === 'GET' && path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(site.html);
+    } else if (req.method === 'GET' && script !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(script);
+    } else if (req.method === 'POST' && path === '/api/ask') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        let prompt = '';
+        try {
+          prompt = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { prompt?: unknown }).prompt ?? '');
+        } catch {
+          prompt = '';
+        }
+        site.ask(prompt).then(
+          (ack) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(ack));
+          },
+          (error: unknown) => {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(String(error));
+          },
+        );
+      });
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

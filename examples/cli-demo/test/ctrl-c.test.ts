@@ -58,14 +58,14 @@ afterEach(() => {
 
 describe.skipIf(process.platform === 'win32')('the demo on Ctrl-C', () => {
   it('closes its servers and exits 0', async () => {
-    // The same command as `npm run demo`: one process, so nothing relays (and races) the signal.
+    // The same command as `npm run demo:terminal`: one process, so nothing relays (and races) the signal.
     const run = await interruptWhenServing(process.execPath, ['--import', 'tsx', 'src/demo.ts', '--serve'], demoDir);
     expect(run.output).toContain('stopped');
     expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
   }, 60_000);
 
-  it('ends `npm run demo:start` without an error banner', async () => {
-    const run = await interruptWhenServing('npm', ['run', 'demo:start', '--', '--serve'], root);
+  it('ends `npm run demo:terminal` without an error banner', async () => {
+    const run = await interruptWhenServing('npm', ['run', 'demo:terminal', '--', '--serve'], root);
     expect(run.output).toContain('stopped');
     expect(run.output).not.toMatch(/ELIFECYCLE|ERR_PNPM|Command failed|npm error/);
     // A POSIX sh that is not bash (dash) ends itself on SIGINT after its child, and npm then

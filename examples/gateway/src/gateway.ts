@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createChannelHub } from './channels/index.js';
+import { createChannelHub, ListenerRegistry } from './channels/index.js';
 import type { ChannelHub } from './channels/types.js';
 import { resolveConfig, type GatewayConfig } from './config.js';
 import { createApiHandler } from './http/api.js';
@@ -117,7 +117,9 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
 
   const projects = projectDirectory(config);
   const store = new RequestStore(config.requestLogRetentionMs, now);
+  const listeners = new ListenerRegistry({ authenticate: (apiKey) => projects.byKey(apiKey)?.id });
   const hub: ChannelHub = createChannelHub({
+    listeners,
     projectId: config.projectId,
     tokenTtlMs: config.tokenTtlMs,
     resumeTokenTtlMs: config.resumeTokenTtlMs,
@@ -137,6 +139,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     secret: config.webhookSecret,
     retryScheduleMs: config.webhookRetryScheduleMs,
     timeoutMs: config.webhookTimeoutMs,
+    cliTransport: (input) => listeners.deliver(input),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     onAttempt: (delivery, attempt) => store.get(delivery.channelId)?.webhookAttempt(delivery.id, attempt),

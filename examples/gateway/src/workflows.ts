@@ -8,6 +8,7 @@ import { createMockProvider, type MockFaults } from './providers/mock.js';
 import type { Provider, ToolSpec } from './providers/provider.js';
 import { createSchemaCompiler, type OutputValidator } from './runner/structured-output.js';
 import { systemTimers, type Timers } from './timers.js';
+import { parseWebhookTarget } from './http/validation.js';
 import { isPlainObject } from './values.js';
 
 /** A provider entry of a workflow (JSON-serialisable, so it fits in a config file). */
@@ -34,6 +35,11 @@ export interface WorkflowConfig {
   /** Tools offered to the model. */
   tools?: ToolSpec[];
   /**
+   * Where this workflow's webhooks go when a request names no `webhook_url`: an http(s) URL, or
+   * `"cli"` to deliver through connected CLI listeners (`modelriver listen`).
+   */
+  webhookUrl?: string;
+  /**
    * Put providers configured by environment (OPENAI_API_KEY, …) ahead of this workflow's own.
    * Default true; false for workflows whose point is a scripted mock behaviour.
    */
@@ -49,6 +55,8 @@ export interface Workflow {
   validate: OutputValidator | null;
   event: string | null;
   tools: ToolSpec[];
+  /** The workflow's own webhook target (a request's `webhook_url` wins); null or absent for none. */
+  webhookUrl?: string | null;
 }
 
 const STRUCTURED_SCHEMA: Record<string, unknown> = {
@@ -160,7 +168,7 @@ const FAULT_CHECKS: Record<string, (v: unknown) => boolean> = {
 
 // Keys a workflow, an openai-compatible provider and a tool may have: anything else is a typo
 // (`schemaa`) that would otherwise be silently ignored, like an unknown top-level setting.
-const WORKFLOW_KEYS: ReadonlySet<string> = new Set(['description', 'providers', 'schema', 'event', 'tools', 'useEnvProviders']);
+const WORKFLOW_KEYS: ReadonlySet<string> = new Set(['description', 'providers', 'schema', 'event', 'tools', 'useEnvProviders', 'webhookUrl']);
 const OPENAI_KEYS: ReadonlySet<string> = new Set(['type', 'name', 'baseUrl', 'model', 'apiKeyEnv']);
 const TOOL_KEYS: ReadonlySet<string> = new Set(['name', 'description', 'parameters']);
 
@@ -210,6 +218,9 @@ function checkWorkflow(name: string, raw: unknown): asserts raw is WorkflowConfi
   }
   if (raw['event'] !== undefined && (typeof raw['event'] !== 'string' || !raw['event'])) {
     throw new ConfigError(`${where}.event must be a non-empty string`);
+  }
+  if (raw['webhookUrl'] !== undefined && (typeof raw['webhookUrl'] !== 'string' || parseWebhookTarget(raw['webhookUrl']) === null)) {
+    throw new ConfigError(`${where}.webhookUrl must be an absolute http(s) URL or "cli"`);
   }
   if (raw['tools'] !== undefined) {
     if (!Array.isArray(raw['tools'])) throw new ConfigError(`${where}.tools must be an array`);
@@ -278,6 +289,7 @@ export function buildWorkflows(input: BuildWorkflowsInput): Map<string, Workflow
       validate,
       event: raw.event ?? null,
       tools: raw.tools ?? [],
+      webhookUrl: raw.webhookUrl === undefined ? null : parseWebhookTarget(raw.webhookUrl),
     });
   }
   return result;

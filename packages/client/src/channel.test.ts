@@ -12,15 +12,15 @@ const timers: Timers = {
 };
 
 class FakeTransport implements ChannelTransport {
-  isOpen = true;
+  _isOpen = true;
   sent: Frame[] = [];
   #ref = 0;
-  makeRef(): string {
+  _makeRef(): string {
     this.#ref += 1;
     return String(this.#ref);
   }
   send(frame: Frame): boolean {
-    if (!this.isOpen) return false;
+    if (!this._isOpen) return false;
     this.sent.push(frame);
     return true;
   }
@@ -45,27 +45,27 @@ function setup(options: { rejoin?: Partial<BackoffOptions>; lastSeq?: () => numb
     protocolErrors: [] as ProtocolErrorInfo[],
   };
   const handlers: ChannelHandlers = {
-    joinPayload: () => ({ last_seq: options.lastSeq?.() ?? 0 }),
-    onJoined: (r) => log.joined.push(r),
-    onJoinRefused: (code, reason) => log.refused.push(`${code}/${reason}`),
-    onJoinFailed: (n, reason) => log.failed.push([n, reason]),
-    onChannelError: (r) => log.channelErrors.push(r),
-    onEvent: (e, p) => log.events.push([e, p]),
-    onProtocolError: (i) => log.protocolErrors.push(i),
-    onDrop: (i) => log.drops.push(i),
+    _joinPayload: () => ({ last_seq: options.lastSeq?.() ?? 0 }),
+    _onJoined: (r) => log.joined.push(r),
+    _onJoinRefused: (code, reason) => log.refused.push(`${code}/${reason}`),
+    _onJoinFailed: (n, reason) => log.failed.push([n, reason]),
+    _onChannelError: (r) => log.channelErrors.push(r),
+    _onEvent: (e, p) => log.events.push([e, p]),
+    _onProtocolError: (i) => log.protocolErrors.push(i),
+    _onDrop: (i) => log.drops.push(i),
   };
   const channel = new Channel({
     topic: TOPIC,
     timers,
-    random: () => 0.5,
-    joinTimeoutMs: 1_000,
-    rejoin: { initialDelayMs: 100, maxDelayMs: 1_000, factor: 2, maxAttempts: 3, minUptimeMs: 0, ...options.rejoin },
-    pushBuffer: { maxSize: 10, timeoutMs: 5_000 },
-    handlers,
+    _random: () => 0.5,
+    _joinTimeoutMs: 1_000,
+    _rejoin: { initialDelayMs: 100, maxDelayMs: 1_000, factor: 2, maxAttempts: 3, minUptimeMs: 0, ...options.rejoin },
+    _pushBuffer: { maxSize: 10, timeoutMs: 5_000 },
+    _handlers: handlers,
   });
   const transport = new FakeTransport();
   const reply = (ref: string | null, status: 'ok' | 'error', response: unknown, joinRef = channel.joinRef) =>
-    channel.handleFrame([joinRef, ref, TOPIC, 'phx_reply', { status, response }]);
+    channel._handleFrame([joinRef, ref, TOPIC, 'phx_reply', { status, response }]);
   const acceptJoin = (response: unknown = { last_seq: 0, resume_token: 'r1' }) => {
     const join = transport.last('phx_join');
     reply(join[1], 'ok', response, join[0]);
@@ -85,7 +85,7 @@ describe('Channel join', () => {
     let lastSeq = 0;
     const { channel, transport } = setup({ lastSeq: () => lastSeq });
     lastSeq = 42;
-    channel.attach(transport);
+    channel._attach(transport);
     const join = transport.last('phx_join');
     expect(join).toEqual([channel.joinRef, channel.joinRef, TOPIC, 'phx_join', { last_seq: 42 }]);
     expect(channel.state).toBe('joining');
@@ -93,7 +93,7 @@ describe('Channel join', () => {
 
   it('reports the resume token and server last_seq of an ok reply', () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin({ last_seq: 7, resume_token: 'res-1' });
     expect(log.joined).toEqual([{ serverLastSeq: 7, resumeToken: 'res-1' }]);
     expect(channel.state).toBe('joined');
@@ -101,7 +101,7 @@ describe('Channel join', () => {
 
   it('accepts an ok reply without fields (as the hosted service may send)', () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin({});
     expect(log.joined).toEqual([{ serverLastSeq: null, resumeToken: null }]);
   });
@@ -113,9 +113,9 @@ describe('Channel join', () => {
     ['unauthorized_project_access', 'unauthorized/unauthorized_project_access'],
   ])('stops for good on a %s refusal', (reason, expected) => {
     const { channel, transport, log } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     const join = transport.last('phx_join');
-    channel.handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'error', response: { reason } }]);
+    channel._handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'error', response: { reason } }]);
     expect(log.refused).toEqual([expected]);
     vi.advanceTimersByTime(60_000);
     expect(transport.count('phx_join')).toBe(1);
@@ -123,10 +123,10 @@ describe('Channel join', () => {
 
   it('rejoins with backoff after an unknown refusal, and gives up after maxAttempts', () => {
     const { channel, transport, log } = setup({ rejoin: { maxAttempts: 2 } });
-    channel.attach(transport);
+    channel._attach(transport);
     const refuse = () => {
       const join = transport.last('phx_join');
-      channel.handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'error', response: { reason: 'overloaded' } }]);
+      channel._handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'error', response: { reason: 'overloaded' } }]);
     };
     refuse();
     expect(log.channelErrors).toEqual(['overloaded']);
@@ -145,7 +145,7 @@ describe('Channel join', () => {
 
   it('on a join timeout leaves the stale join and joins again; the late reply does not count', () => {
     const { channel, transport, log, reply } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     const first = transport.last('phx_join');
     vi.advanceTimersByTime(1_000);
     expect(log.channelErrors).toEqual(['timeout']);
@@ -167,9 +167,9 @@ describe('Channel join', () => {
     ['that is null', null],
   ])('a join reply %s is reported as invalid_payload and the join is retried with backoff', (_name, payload) => {
     const { channel, transport, log } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     const join = transport.last('phx_join');
-    channel.handleFrame([join[0], join[1], TOPIC, 'phx_reply', payload]);
+    channel._handleFrame([join[0], join[1], TOPIC, 'phx_reply', payload]);
     expect(log.protocolErrors).toEqual([expect.objectContaining({ code: 'invalid_payload' })]);
     expect(log.channelErrors).toEqual(['invalid_reply']);
     expect(log.joined).toEqual([]);
@@ -180,17 +180,17 @@ describe('Channel join', () => {
     expect(transport.count('phx_join')).toBe(2);
     const again = transport.last('phx_join');
     expect(again[0]).not.toBe(join[0]);
-    channel.handleFrame([again[0], again[1], TOPIC, 'phx_reply', { status: 'ok', response: { last_seq: 0, resume_token: 'r2' } }]);
+    channel._handleFrame([again[0], again[1], TOPIC, 'phx_reply', { status: 'ok', response: { last_seq: 0, resume_token: 'r2' } }]);
     expect(log.joined).toEqual([{ serverLastSeq: 0, resumeToken: 'r2' }]);
   });
 
   it('a successful join resets the rejoin count', () => {
     const { channel, transport, log, acceptJoin } = setup({ rejoin: { maxAttempts: 1 } });
-    channel.attach(transport);
+    channel._attach(transport);
     vi.advanceTimersByTime(1_000); // timeout 1
     vi.advanceTimersByTime(50);
     acceptJoin();
-    channel.handleFrame([channel.joinRef, null, TOPIC, 'phx_error', {}]);
+    channel._handleFrame([channel.joinRef, null, TOPIC, 'phx_error', {}]);
     expect(log.failed).toEqual([]);
     vi.advanceTimersByTime(50);
     expect(channel.state).toBe('joining');
@@ -200,13 +200,13 @@ describe('Channel join', () => {
 describe('Channel events', () => {
   it('dispatches events of its topic and join; ignores other topics and stale join_refs; accepts null join_ref', () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
     const ref = channel.joinRef;
-    channel.handleFrame([ref, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
-    channel.handleFrame([ref, null, 'ai_response:p:other', 'tokens', { seq: 2, delta: 'b' }]);
-    channel.handleFrame(['999', null, TOPIC, 'tokens', { seq: 2, delta: 'c' }]);
-    channel.handleFrame([null, null, TOPIC, 'tokens', { seq: 2, delta: 'd' }]);
+    channel._handleFrame([ref, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
+    channel._handleFrame([ref, null, 'ai_response:p:other', 'tokens', { seq: 2, delta: 'b' }]);
+    channel._handleFrame(['999', null, TOPIC, 'tokens', { seq: 2, delta: 'c' }]);
+    channel._handleFrame([null, null, TOPIC, 'tokens', { seq: 2, delta: 'd' }]);
     expect(log.events).toEqual([
       ['tokens', { seq: 1, delta: 'a' }],
       ['tokens', { seq: 2, delta: 'd' }],
@@ -215,17 +215,17 @@ describe('Channel events', () => {
 
   it('drops events when not joined (after detach)', () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
-    channel.detach();
-    channel.handleFrame([null, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
+    channel._detach();
+    channel._handleFrame([null, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
     expect(log.events).toEqual([]);
   });
 
   it('rejoin() leaves and joins at once on the same link with the current last_seq', () => {
     let lastSeq = 3;
     const { channel, transport, acceptJoin } = setup({ lastSeq: () => lastSeq });
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
     const firstRef = channel.joinRef;
     lastSeq = 9;
@@ -237,9 +237,9 @@ describe('Channel events', () => {
 
   it('rejoins with backoff after phx_error from the server', () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
-    channel.handleFrame([channel.joinRef, null, TOPIC, 'phx_error', {}]);
+    channel._handleFrame([channel.joinRef, null, TOPIC, 'phx_error', {}]);
     expect(log.channelErrors).toEqual(['phx_error']);
     vi.advanceTimersByTime(50);
     expect(transport.count('phx_join')).toBe(2);
@@ -249,52 +249,52 @@ describe('Channel events', () => {
 describe('Channel pushes', () => {
   it('queues pushes until joined, then sends them with the join_ref and settles on reply', async () => {
     const { channel, transport, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     const push = channel.push('cancel', {});
     expect(transport.count('cancel')).toBe(0);
     acceptJoin();
     const sent = transport.last('cancel');
     expect(sent[0]).toBe(channel.joinRef);
-    channel.handleFrame([channel.joinRef, sent[1], TOPIC, 'phx_reply', { status: 'ok', response: {} }]);
+    channel._handleFrame([channel.joinRef, sent[1], TOPIC, 'phx_reply', { status: 'ok', response: {} }]);
     await expect(push.promise()).resolves.toEqual({});
   });
 
   it('resends an unanswered push after the link comes back', () => {
     const { channel, transport, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
     channel.push('cancel', {});
     expect(transport.count('cancel')).toBe(1);
-    channel.detach();
+    channel._detach();
     const next = new FakeTransport();
-    channel.attach(next);
+    channel._attach(next);
     expect(next.count('cancel')).toBe(0);
     const join = next.last('phx_join');
-    channel.handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'ok', response: {} }]);
+    channel._handleFrame([join[0], join[1], TOPIC, 'phx_reply', { status: 'ok', response: {} }]);
     expect(next.count('cancel')).toBe(1);
   });
 
   it('dispose() leaves, fails pending pushes and ignores later frames', async () => {
     const { channel, transport, log, acceptJoin } = setup();
-    channel.attach(transport);
+    channel._attach(transport);
     acceptJoin();
     const push = channel.push('cancel', {});
     const pending = push.promise();
-    channel.dispose(new ModelRiverError('not_connected', 'bye'));
+    channel._dispose(new ModelRiverError('not_connected', 'bye'));
     await expect(pending).rejects.toMatchObject({ code: 'not_connected' });
     expect(transport.count('phx_leave')).toBe(1);
     expect(log.drops).toEqual([{ kind: 'push', event: 'cancel', reason: 'disconnected' }]);
-    channel.handleFrame([null, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
+    channel._handleFrame([null, null, TOPIC, 'tokens', { seq: 1, delta: 'a' }]);
     expect(log.events).toEqual([]);
     await expect(channel.push('cancel', {}).promise()).rejects.toMatchObject({ code: 'not_connected' });
   });
 
   it('a push after dispose() fails at once: no timer, nothing queued, no drop reported', () => {
     const { channel, log } = setup();
-    channel.dispose(new ModelRiverError('not_connected', 'bye'));
+    channel._dispose(new ModelRiverError('not_connected', 'bye'));
     const timersBefore = vi.getTimerCount();
     const push = channel.push('cancel', {});
-    expect(push.settled).toBe(true);
+    expect(push._settled).toBe(true);
     expect(vi.getTimerCount()).toBe(timersBefore);
     expect((channel as unknown as { _pushes: { queued: number } })._pushes.queued).toBe(0);
     expect(log.drops).toEqual([]);

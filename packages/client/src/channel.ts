@@ -3,11 +3,14 @@
  * join timeouts and rejoins, pushes, and dispatch of the topic's events. The
  * channel outlives links: the client attaches each new link to it, and it joins
  * again with whatever `last_seq` the client holds at that moment.
+ *
+ * Phoenix event names are string literals here (the values of protocol.ts's `PhoenixEvent`), and
+ * the options and handlers start with `_`: both keep the browser bundle small (an object read for
+ * its values is bundled whole; `_` names are mangled).
  */
 import { backoffDelay } from './backoff.js';
 import { ModelRiverError, reportListenerError, safeCall } from './errors.js';
 import { isRecord, nonEmpty } from './events.js';
-import { PhoenixEvent } from './protocol.js';
 import type { Frame, JoinPayload } from './protocol.js';
 import { Push, PushBuffer } from './push.js';
 import type { PushSender } from './push.js';
@@ -17,7 +20,7 @@ import type { BackoffOptions, DropInfo, ProtocolErrorInfo, PushBufferOptions, Ti
 /** Default time a join may wait for its reply: 10 s. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
 
-/** Join refusals that will not change by retrying (today's hosted reasons included). */
+/** Join refusals that will not change by retrying (the hosted service's reasons included). */
 export const PERMANENT_JOIN_REFUSALS: Readonly<Record<string, 'unauthorized' | 'not_found' | 'invalid_channel_format'>> = {
   unauthorized: 'unauthorized',
   unauthorized_project_access: 'unauthorized',
@@ -32,8 +35,8 @@ export type ChannelState = 'closed' | 'joining' | 'joined' | 'errored';
 
 /** What the channel needs from a link. {@link Socket} fits. */
 export interface ChannelTransport {
-  readonly isOpen: boolean;
-  makeRef(): string;
+  readonly _isOpen: boolean;
+  _makeRef(): string;
   send(frame: Frame): boolean;
 }
 
@@ -46,29 +49,29 @@ export interface JoinResult {
 /** Callbacks of a {@link Channel}. Exceptions thrown by them are caught and reported. */
 export interface ChannelHandlers {
   /** The payload of the next join, read at the moment it is sent. */
-  joinPayload: () => JoinPayload;
-  onJoined: (result: JoinResult) => void;
+  _joinPayload: () => JoinPayload;
+  _onJoined: (result: JoinResult) => void;
   /** A refusal that retrying will not fix; the channel stops. `code` is the normalised reason. */
-  onJoinRefused: (code: 'unauthorized' | 'not_found' | 'invalid_channel_format', reason: string) => void;
+  _onJoinRefused: (code: 'unauthorized' | 'not_found' | 'invalid_channel_format', reason: string) => void;
   /** The rejoin policy gave up. */
-  onJoinFailed: (attempts: number, lastReason: string) => void;
+  _onJoinFailed: (attempts: number, lastReason: string) => void;
   /** A retryable channel problem (join timeout, `phx_error`, unknown refusal); a rejoin is scheduled. */
-  onChannelError: (reason: string) => void;
+  _onChannelError: (reason: string) => void;
   /** A server event for this topic and join. */
-  onEvent: (event: string, payload: unknown, frame: Frame) => void;
-  onProtocolError: (info: ProtocolErrorInfo) => void;
-  onDrop: (info: DropInfo) => void;
+  _onEvent: (event: string, payload: unknown, frame: Frame) => void;
+  _onProtocolError: (info: ProtocolErrorInfo) => void;
+  _onDrop: (info: DropInfo) => void;
 }
 
 /** Options of {@link Channel}. */
 export interface ChannelOptions {
   topic: string;
   timers: Timers;
-  random: () => number;
-  joinTimeoutMs: number;
-  rejoin: BackoffOptions;
-  pushBuffer: PushBufferOptions;
-  handlers: ChannelHandlers;
+  _random: () => number;
+  _joinTimeoutMs: number;
+  _rejoin: BackoffOptions;
+  _pushBuffer: PushBufferOptions;
+  _handlers: ChannelHandlers;
 }
 
 /**
@@ -76,9 +79,9 @@ export interface ChannelOptions {
  *
  * @example
  * ```ts
- * const channel = new Channel({ topic, timers, random: Math.random, joinTimeoutMs: 10_000, rejoin: DEFAULT_REJOIN,
- *   pushBuffer: DEFAULT_PUSH_BUFFER, handlers });
- * socket = new Socket({ ..., handlers: { onOpen: () => channel.attach(socket), onFrame: (f) => channel.handleFrame(f) } });
+ * const channel = new Channel({ topic, timers, _random: Math.random, _joinTimeoutMs: 10_000, _rejoin: DEFAULT_REJOIN,
+ *   _pushBuffer: DEFAULT_PUSH_BUFFER, _handlers: handlers });
+ * socket = new Socket({ ..., _handlers: { _onOpen: () => channel._attach(socket), _onFrame: (f) => channel._handleFrame(f) } });
  * channel.push('cancel', {}).receive('ok', () => console.log('cancelling'));
  * ```
  */
@@ -98,15 +101,15 @@ export class Channel {
   constructor(options: ChannelOptions) {
     this.topic = options.topic;
     this._o = options;
-    this._pushes = new PushBuffer({ ...options.pushBuffer, timers: options.timers, onDrop: options.handlers.onDrop });
+    this._pushes = new PushBuffer({ ...options._pushBuffer, timers: options.timers, _onDrop: options._handlers._onDrop });
     this._state = 'closed';
     this._transport = this._joinRef = this._timer = null;
     this._attempts = 0;
     this._disposed = false;
     this._sender = (push) => {
       const t = this._transport;
-      if (t === null || this._state !== 'joined' || !t.isOpen) return null;
-      const ref = t.makeRef();
+      if (t === null || this._state !== 'joined' || !t._isOpen) return null;
+      const ref = t._makeRef();
       return t.send([this._joinRef, ref, this.topic, push.event, push.payload]) ? ref : null;
     };
   }
@@ -121,7 +124,7 @@ export class Channel {
   }
 
   /** A link opened: join on it. */
-  attach(transport: ChannelTransport): void {
+  _attach(transport: ChannelTransport): void {
     if (this._disposed) return;
     this._clear();
     this._transport = transport;
@@ -130,11 +133,11 @@ export class Channel {
   }
 
   /** The link is gone: forget it; in-flight pushes will be sent again after the next join. */
-  detach(): void {
+  _detach(): void {
     this._clear();
     this._transport = null;
     this._state = 'closed';
-    this._pushes.requeueInFlight();
+    this._pushes._requeueInFlight();
   }
 
   /**
@@ -142,22 +145,22 @@ export class Channel {
    * `last_seq` the client holds now (used when events are missing).
    */
   rejoin(): void {
-    if (this._disposed || !this._transport?.isOpen) return;
+    if (this._disposed || !this._transport?._isOpen) return;
     this._clear();
     this._leave();
-    this._pushes.requeueInFlight();
+    this._pushes._requeueInFlight();
     this._join();
   }
 
   /** Sends `phx_leave` (best effort) and stops. Pending pushes fail with `error`. */
-  dispose(error: ModelRiverError): void {
+  _dispose(error: ModelRiverError): void {
     if (this._disposed) return;
     this._disposed = true;
     this._clear();
     if (this._live()) this._leave();
     this._state = 'closed';
     this._transport = null;
-    this._pushes.dropAll(error);
+    this._pushes._dropAll(error);
   }
 
   /**
@@ -172,26 +175,26 @@ export class Channel {
     if (!this._disposed) return this._pushes.add(event, payload, this._state === 'joined' ? this._sender : null);
     // Failed at once: never queued, no timer.
     const push = new Push(event, payload);
-    push.settle(false, new ModelRiverError('not_connected', `push "${event}": channel closed`));
+    push._settle(false, new ModelRiverError('not_connected', `push "${event}": channel closed`));
     return push;
   }
 
   /** Handles a frame from the link. Frames for other topics and stale joins are ignored. */
-  handleFrame(frame: Frame): void {
+  _handleFrame(frame: Frame): void {
     const joinRef = frame[0];
     const ref = frame[1];
     const event = frame[3];
     const payload = frame[4];
     // Broadcasts may carry a null join_ref; a different non-null one belongs to an earlier join.
     if (this._disposed || frame[2] !== this.topic || (joinRef !== null && joinRef !== this._joinRef)) return;
-    if (event === PhoenixEvent.reply) {
+    if (event === 'phx_reply') {
       if (ref !== null && ref === this._joinRef && this._state === 'joining') this._joinReply(payload, frame);
       else if (ref !== null && isRecord(payload) && typeof payload.status === 'string') this._pushes.reply(ref, payload.status, payload.response);
     } else if (this._live()) {
-      if (event === PhoenixEvent.error || event === PhoenixEvent.close) this._retry(event);
+      if (event === 'phx_error' || event === 'phx_close') this._retry(event);
       else {
         try {
-          this._o.handlers.onEvent(event, payload, frame);
+          this._o._handlers._onEvent(event, payload, frame);
         } catch (error) {
           reportListenerError(error);
         }
@@ -206,17 +209,17 @@ export class Channel {
   private _join(): void {
     const t = this._transport;
     this._state = 'closed';
-    if (t === null || !t.isOpen) return;
-    const joinRef = t.makeRef();
+    if (t === null || !t._isOpen) return;
+    const joinRef = t._makeRef();
     this._joinRef = joinRef;
     this._state = 'joining';
     let payload: JoinPayload = {};
     try {
-      payload = this._o.handlers.joinPayload();
+      payload = this._o._handlers._joinPayload();
     } catch (error) {
       reportListenerError(error);
     }
-    if (!t.send([joinRef, joinRef, this.topic, PhoenixEvent.join, payload])) {
+    if (!t.send([joinRef, joinRef, this.topic, 'phx_join', payload])) {
       this._state = 'closed';
       return;
     }
@@ -226,14 +229,14 @@ export class Channel {
       // The reply may still come later; leaving makes sure it cannot count.
       this._leave();
       this._retry('timeout');
-    }, this._o.joinTimeoutMs);
+    }, this._o._joinTimeoutMs);
   }
 
   private _joinReply(payload: unknown, frame: Frame): void {
     this._clear();
-    const h = this._o.handlers;
+    const h = this._o._handlers;
     if (!isRecord(payload) || typeof payload.status !== 'string') {
-      safeCall(h.onProtocolError, { code: 'invalid_payload', message: 'phx_reply must be {status, response}', frame: quote(frame) });
+      safeCall(h._onProtocolError, { code: 'invalid_payload', message: 'phx_reply must be {status, response}', frame: quote(frame) });
       this._retry('invalid_reply');
       return;
     }
@@ -243,11 +246,11 @@ export class Channel {
       const token = response.resume_token;
       this._state = 'joined';
       this._attempts = 0;
-      safeCall(h.onJoined, {
+      safeCall(h._onJoined, {
         serverLastSeq: Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0 ? (lastSeq as number) : null,
         resumeToken: nonEmpty(token) ? token : null,
       });
-      if (this._state === 'joined' && !this._disposed) this._pushes.flush(this._sender);
+      if (this._state === 'joined' && !this._disposed) this._pushes._flush(this._sender);
       return;
     }
     const reason = typeof response.reason === 'string' ? response.reason : 'unknown';
@@ -255,7 +258,7 @@ export class Channel {
     if (permanent === undefined) return this._retry(reason);
     this._state = 'errored';
     try {
-      h.onJoinRefused(permanent, reason);
+      h._onJoinRefused(permanent, reason);
     } catch (error) {
       reportListenerError(error);
     }
@@ -264,13 +267,13 @@ export class Channel {
   private _retry(reason: string): void {
     this._clear();
     this._state = 'errored';
-    this._pushes.requeueInFlight();
+    this._pushes._requeueInFlight();
     const attempts = ++this._attempts;
-    const policy = this._o.rejoin;
-    const h = this._o.handlers;
+    const policy = this._o._rejoin;
+    const h = this._o._handlers;
     try {
-      if (attempts > policy.maxAttempts) return h.onJoinFailed(attempts - 1, reason);
-      h.onChannelError(reason);
+      if (attempts > policy.maxAttempts) return h._onJoinFailed(attempts - 1, reason);
+      h._onChannelError(reason);
     } catch (error) {
       reportListenerError(error);
     }
@@ -278,12 +281,12 @@ export class Channel {
     this._timer = this._o.timers.setTimeout(() => {
       this._timer = null;
       if (!this._disposed && this._state === 'errored') this._join();
-    }, backoffDelay(attempts - 1, policy, this._o.random));
+    }, backoffDelay(attempts - 1, policy, this._o._random));
   }
 
   private _leave(): void {
     const t = this._transport;
-    if (t !== null && this._joinRef !== null && t.isOpen) t.send([this._joinRef, t.makeRef(), this.topic, PhoenixEvent.leave, {}]);
+    if (t !== null && this._joinRef !== null && t._isOpen) t.send([this._joinRef, t._makeRef(), this.topic, 'phx_leave', {}]);
   }
 
   private _clear(): void {

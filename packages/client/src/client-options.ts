@@ -6,7 +6,7 @@
 import { DEFAULT_RECONNECT, DEFAULT_REJOIN, resolveBackoff } from './backoff.js';
 import { DEFAULT_JOIN_TIMEOUT_MS } from './channel.js';
 import { ModelRiverError } from './errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './persistence.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './resume-record.js';
 import { DEFAULT_PUSH_BUFFER } from './push.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './serializer.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './socket.js';

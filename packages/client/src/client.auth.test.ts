@@ -56,7 +56,7 @@ describe('join refusals', () => {
 });
 
 describe('misuse', () => {
-  it('connect() without channelId or wsToken emits invalid_options (as today) instead of throwing', async () => {
+  it('connect() without channelId or wsToken emits invalid_options (as the hosted SDK did) instead of throwing', async () => {
     const client = createClient();
     const errors: ModelRiverError[] = [];
     client.on('error', (e) => errors.push(e as ModelRiverError));

@@ -143,7 +143,7 @@ describe('persistence', () => {
     expect(client.reconnect()).toBe(false);
   });
 
-  it("resumes today's client's record through getToken, never reusing its spent ws_token", async () => {
+  it("resumes the hosted SDK's record through getToken, never reusing its spent ws_token", async () => {
     const gw = await startGateway();
     const ch = gw.createChannel();
     ch.tokens('old ');

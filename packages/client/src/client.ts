@@ -1,57 +1,41 @@
 /**
- * `ModelRiverClient`, the facade: options, public methods, events and the state
- * snapshot. The work happens in modules named after their concept:
+ * `ModelRiverClient`, the facade: options, public methods and events. It owns the
+ * state store, the app's listeners, at most one session and the page-lifecycle hook,
+ * and lends each part only what it needs (`SessionHost`, `StreamHost`, `TokenHost`).
+ * Each concept has its module:
+ * - state-store.ts: the working state, `apply` (its only writer), snapshots, state listeners;
  * - session.ts: one request across links, its channel events (the per-token path), its end;
- * - connection.ts: the links of a session, reconnect scheduling, lifecycle wake;
+ * - reconnect-loop.ts: the links of a session, reconnect scheduling with backoff;
+ * - gap-rejoin.ts: what an event's `seq` asks for (apply, drop, rejoin);
+ * - resume-record.ts: what is resumable, when its record is written, the restore on construction;
  * - token-source.ts: which token the next link presents (ws_token, resume_token, getToken, backend);
- * - persistence.ts: the resumable record, throttled saves, restore on construction;
  * - client-stream.ts: `stream()`'s wiring; client-options.ts: option validation.
- * They compose the link (socket.ts), the channel (channel.ts), the event validator
- * (events.ts), the reducer (stream-state.ts), storage (storage.ts) and notifications
- * (notifier.ts).
  *
- * The state is a private working copy changed in place; the immutable snapshot
- * `getState()` returns is built only when somebody asks for it (and cached until the
- * next change), which is what keeps a token free of allocations.
- *
- * Members start with `_` so the published build can mangle them; those the concept
+ * Members start with `_` so the published build can mangle them; those the other
  * modules use are not TS-`private` (they are `@internal`, stripped from the .d.ts).
  */
 import EventEmitter from 'eventemitter3';
 import { invalidOptions, readConnectOptions, resolveOptions } from './client-options.js';
 import type { ResolvedOptions } from './client-options.js';
 import { openStream } from './client-stream.js';
-import { ConnectionReason, retryNow } from './connection.js';
 import { resolveEnv } from './env.js';
 import type { ClientEnv } from './env.js';
 import { ModelRiverError, reportListenerError } from './errors.js';
 import type { EventStream } from './event-stream.js';
-import { createNotifier } from './notifier.js';
-import type { Notifier } from './notifier.js';
-import { heldRecord, openStore, restore, setResumable } from './persistence.js';
-import { ClientEvent } from './protocol.js';
-import { failSession, resumeSession, startSession, stopSession } from './session.js';
-import type { Session } from './session.js';
-import type { PersistedRequest, RequestStore } from './storage.js';
-import { applyAction, flushText, initialStreamState, isTerminalStatus, snapshotOf } from './stream-state.js';
-import type { StreamAction } from './stream-state.js';
+import { ConnectionReason } from './reconnect-loop.js';
+import { openStore, ResumeRecord } from './resume-record.js';
+import { Session } from './session.js';
+import type { RequestAddress } from './session.js';
+import { StateStore } from './state-store.js';
+import type { PersistedRequest } from './storage.js';
 import { fetchToken, hasTokenSource } from './token-source.js';
 import type { LinkToken } from './token-source.js';
-import type {
-  ConnectionState,
-  ConnectionTransition,
-  ConnectOptions,
-  ModelRiverClientOptions,
-  ModelRiverEventMap,
-  ModelRiverEventType,
-  StreamState,
-} from './types.js';
+import type { ConnectOptions, ModelRiverClientOptions, ModelRiverEventMap, ModelRiverEventType, StreamState } from './types.js';
 
-export { ConnectionReason, DEFAULT_BASE_URL } from './connection.js';
-export { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STORAGE_KEY_PREFIX } from './persistence.js';
+export { ConnectionReason, DEFAULT_BASE_URL } from './reconnect-loop.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STORAGE_KEY_PREFIX } from './resume-record.js';
 
 type AnyListener = (a?: unknown, b?: unknown) => void;
-type StateListener = (state: StreamState, previous: StreamState) => void;
 
 /**
  * The ModelRiver streaming client: connect with what your backend got from
@@ -89,9 +73,11 @@ export class ModelRiverClient {
   /** @internal */
   declare _cfg: ResolvedOptions;
   /** @internal */
-  declare _store: RequestStore | null;
+  declare _store: StateStore;
   /** @internal */
-  declare _emitter: EventEmitter;
+  declare _resume: ResumeRecord;
+  /** @internal */
+  declare private _emitter: EventEmitter;
   /**
    * The guard registered with `_emitter` for each app listener, by event: a listener that throws is
    * reported and the others still run, and `off` finds what to remove. Also keeps listeners unique.
@@ -99,38 +85,9 @@ export class ModelRiverClient {
   /** @internal */
   declare private _guards: Map<string, Map<AnyListener, AnyListener>>;
   /** @internal */
-  declare private _subscribers: StateListener[];
-  /** @internal */
-  declare _notifier: Notifier;
-  /** `notify` is not 'sync'. */
-  /** @internal */
-  declare private _deferred: boolean;
-  /** The working copy of the state, changed in place. */
-  /** @internal */
-  declare _state: StreamState;
-  /** Token deltas not yet joined into `_state.text` (see `flushText`). */
-  /** @internal */
-  declare _pending: string[];
-  /** Bumped on every change of `_state`. */
-  /** @internal */
-  declare _version: number;
-  /** The latest snapshot, valid while `_snapshotVersion === _version`. */
-  /** @internal */
-  declare private _snapshot: StreamState;
-  /** @internal */
-  declare private _snapshotVersion: number;
-  /** The snapshot last delivered; null while nobody listened (it was not worth building). */
-  /** @internal */
-  declare private _delivered: StreamState | null;
-  /** @internal */
-  declare private _deliveredVersion: number;
-  /** @internal */
   declare _session: Session | null;
-  /** The latest resumable request: a record, or a live session the record is built from when needed (works with `persist: false` too). */
   /** @internal */
-  declare _resumable: PersistedRequest | Session | null;
-  /** @internal */
-  declare _stopLifecycle: (() => void) | null;
+  declare private _stopLifecycle: (() => void) | null;
   /**
    * Kept in the .d.ts on purpose (not marked internal): one private member makes the class nominal,
    * so an object that merely has the same methods is not taken for a ModelRiverClient.
@@ -141,21 +98,14 @@ export class ModelRiverClient {
     const cfg = (this._cfg = resolveOptions(options));
     this._o = options;
     const env = (this._env = resolveEnv(options));
-    this._store = openStore(options, env, cfg._maxAgeMs);
-    this._notifier = createNotifier(cfg._notify, env, () => this._deliver());
-    this._deferred = cfg._notify !== 'sync';
-    this._emitter = new EventEmitter();
+    const emitter = (this._emitter = new EventEmitter());
     this._guards = new Map();
-    this._subscribers = [];
-    this._state = initialStreamState();
-    this._pending = [];
-    this._version = this._snapshotVersion = this._deliveredVersion = 0;
-    this._session = this._stopLifecycle = this._resumable = null;
+    const store = (this._store = new StateStore(cfg._notify, env, emitter, env.now, (message) => this._log(message)));
+    this._resume = new ResumeRecord(openStore(options, env, cfg._maxAgeMs), store, env.now);
+    this._session = this._stopLifecycle = null;
     this._destroyed = false;
-    restore(this);
-    this._snapshot = snapshotOf(this._state);
-    this._snapshotVersion = this._deliveredVersion = this._version;
-    this._delivered = this._snapshot;
+    this._resume._restore();
+    store._settle();
   }
 
   // ---------------------------------------------------------------- public API
@@ -170,11 +120,7 @@ export class ModelRiverClient {
    * ```
    */
   getState(): StreamState {
-    if (this._snapshotVersion !== this._version) {
-      this._snapshot = snapshotOf(this._state, this._snapshot, this._pending);
-      this._snapshotVersion = this._version;
-    }
-    return this._snapshot;
+    return this._store.getState();
   }
 
   /**
@@ -193,13 +139,7 @@ export class ModelRiverClient {
    */
   subscribe(listener: (state: StreamState, previous: StreamState) => void): () => void {
     if (typeof listener !== 'function') throw invalidOptions('subscribe() needs a function');
-    // A wrapper per call, so subscribing one function twice gives two independent subscriptions.
-    const entry: StateListener = (state, previous) => listener(state, previous);
-    this._listening();
-    this._subscribers = [...this._subscribers, entry];
-    return () => {
-      this._subscribers = this._subscribers.filter((l) => l !== entry);
-    };
+    return this._store.subscribe(listener);
   }
 
   /**
@@ -213,7 +153,7 @@ export class ModelRiverClient {
    * ```
    */
   on<K extends ModelRiverEventType>(event: K, listener: ModelRiverEventMap[K]): () => void {
-    if (event === 'state') this._listening();
+    if (event === 'state') this._store._listening();
     let guards = this._guards.get(event);
     if (guards === undefined) this._guards.set(event, (guards = new Map()));
     const app = listener as AnyListener;
@@ -270,36 +210,20 @@ export class ModelRiverClient {
     if (typeof options === 'string') {
       // Shown in the state too, for apps without an `error` listener; but a misuse must not end
       // a request that is streaming (or a restored one waiting for reconnect()).
-      this._touch();
-      const state = this._state;
-      if (state.status === 'idle' || isTerminalStatus(state.status)) {
-        state.status = 'error';
-        state.isCompleted = false;
-      }
-      state.error = options;
-      state.errorCode = 'invalid_options';
-      this._version++;
-      this._notifier.schedule();
+      this._store.apply({ type: 'misuse', message: options });
+      this._store._schedule();
       return this._emit('error', invalidOptions(options));
     }
     const token: LinkToken = { _value: options.wsToken, _via: 'ws_token' };
-    const current = this._session;
-    if (current !== null && !current._ended && current._channelId === options.channelId) {
-      if (current._socket !== null || current._acquiring) return this._log('already connected');
+    const current = this._active();
+    if (current !== null && current._channelId === options.channelId) {
+      if (current._busy()) return this._log('already connected');
       // The same request, down or waiting to retry: the fresh token resumes it from lastSeq.
-      if (options.websocketUrl !== undefined) current._websocketUrl = options.websocketUrl;
-      return retryNow(this, current, token);
+      return current._retryNow(token, options.websocketUrl);
     }
     // A request this client already holds text for (failed, or restored from storage) resumes too.
-    const held = heldRecord(this);
-    startSession(
-      this,
-      options.channelId,
-      options.websocketUrl,
-      options.websocketChannel,
-      token,
-      held !== null && held.channelId === options.channelId ? held : undefined,
-    );
+    const held = this._resume._record();
+    this._start(options, token, held !== null && held.channelId === options.channelId ? held : undefined);
   }
 
   /**
@@ -313,7 +237,7 @@ export class ModelRiverClient {
    * ```
    */
   disconnect(): void {
-    stopSession(this, new ModelRiverError('cancelled', 'disconnect() was called'));
+    this._stop(new ModelRiverError('cancelled', 'disconnect() was called'));
   }
 
   /**
@@ -327,8 +251,8 @@ export class ModelRiverClient {
    */
   reset(): void {
     this.disconnect();
-    this._apply({ type: 'reset' });
-    this._notifier.flush();
+    this._store.apply({ type: 'reset' });
+    this._store._flush();
   }
 
   /**
@@ -348,11 +272,11 @@ export class ModelRiverClient {
     if (this._destroyed) return false;
     const session = this._active();
     if (session !== null) {
-      if (session._socket !== null || session._acquiring) return false;
-      retryNow(this, session, session._token);
+      if (session._busy()) return false;
+      session._retryNow();
       return true;
     }
-    const record = heldRecord(this) ?? this._store?.load() ?? null;
+    const record = this._resume._load();
     if (record === null) {
       this._log('nothing to resume');
       return false;
@@ -361,7 +285,7 @@ export class ModelRiverClient {
       this._log('no token source');
       return false;
     }
-    resumeSession(this, record, record.resumeToken === null ? null : { _value: record.resumeToken, _via: 'resume_token' });
+    this._start(record, record.resumeToken === null ? null : { _value: record.resumeToken, _via: 'resume_token' }, record);
     return true;
   }
 
@@ -381,8 +305,8 @@ export class ModelRiverClient {
     if (this._destroyed) return false;
     const active = this._active();
     // A link that is up (or being set up) needs no token: do not spend one.
-    if (active?._socket || active?._acquiring) return false;
-    const record = active === null ? (heldRecord(this) ?? this._store?.load() ?? null) : null;
+    if (active?._busy()) return false;
+    const record = active === null ? this._resume._load() : null;
     const channelId = active?._channelId ?? record?.channelId;
     if (channelId === undefined) return false;
     const outcome = await fetchToken(this, channelId);
@@ -390,29 +314,26 @@ export class ModelRiverClient {
     const session = this._active();
     if (outcome instanceof ModelRiverError) {
       // The channel is gone: the request can never resume, so it is not kept as pending either.
-      if (session?._channelId === channelId) failSession(this, session, outcome.code, outcome.message, true);
-      else if (session === null && (heldRecord(this) ?? record)?.channelId === channelId) {
-        this._store?.clear();
-        setResumable(this, null);
-      }
+      if (session?._channelId === channelId) session._fail(outcome.code, outcome.message, true);
+      else if (session === null && (this._resume._record() ?? record)?.channelId === channelId) this._resume._forget();
       return false;
     }
     if (!outcome) return false;
     if (session !== null && session._channelId === channelId) {
-      if (session._socket !== null) return false;
-      if (outcome._url !== undefined) session._websocketUrl = outcome._url;
-      retryNow(this, session, outcome._token);
+      if (session._busy()) return false;
+      session._retryNow(outcome._token, outcome._url);
       return true;
     }
-    const latest = heldRecord(this) ?? record;
+    const latest = this._resume._record() ?? record;
     if (latest === null || latest.channelId !== channelId) return false;
-    resumeSession(this, outcome._url !== undefined ? { ...latest, websocketUrl: outcome._url } : latest, outcome._token);
+    const restored = outcome._url !== undefined ? { ...latest, websocketUrl: outcome._url } : latest;
+    this._start(restored, outcome._token, restored);
     return true;
   }
 
   /**
    * Whether an unfinished request can be resumed (persisted, or held by this
-   * instance). Always false with `persist: false`, as today.
+   * instance). Always false with `persist: false`, as with the hosted SDK.
    *
    * @example
    * ```ts
@@ -420,11 +341,7 @@ export class ModelRiverClient {
    * ```
    */
   hasPendingRequest(): boolean {
-    if (this._store === null) return false;
-    if (this._resumable !== null) return true;
-    const record = this._store.load();
-    if (record !== null) setResumable(this, record);
-    return record !== null;
+    return this._resume._pending();
   }
 
   /**
@@ -443,22 +360,7 @@ export class ModelRiverClient {
     const session = this._session;
     if (this._destroyed) return Promise.reject(new ModelRiverError('destroyed', 'cancel() after destroy()'));
     if (session === null) return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs connect() first'));
-    return new Promise<void>((resolve, reject) => {
-      // Ended, or its final response is being delivered (a `response` listener calling cancel()).
-      if (session._ended || isTerminalStatus(this._state.status)) return resolve();
-      const done = (): void => {
-        session._cancelWaiters.delete(done);
-        resolve();
-      };
-      session._cancelWaiters.add(done);
-      session._channel
-        .push(ClientEvent.cancel, {})
-        .receive('ok', done)
-        .receive('error', (error) => {
-          session._cancelWaiters.delete(done);
-          reject(error);
-        });
-    });
+    return session._cancel();
   }
 
   /**
@@ -504,16 +406,15 @@ export class ModelRiverClient {
    */
   destroy(): void {
     if (this._destroyed) return;
-    stopSession(this, new ModelRiverError('destroyed', 'the client was destroyed'));
-    this._apply({ type: 'reset' });
-    this._notifier.flush();
+    this._stop(new ModelRiverError('destroyed', 'the client was destroyed'));
+    this._store.apply({ type: 'reset' });
+    this._store._flush();
     this._destroyed = true;
     this._stopLifecycle?.();
     this._stopLifecycle = null;
-    this._notifier.dispose();
+    this._store._dispose();
     this._emitter.removeAllListeners();
     this._guards.clear();
-    this._subscribers = [];
   }
 
   // ---------------------------------------------------------------- sessions
@@ -522,65 +423,68 @@ export class ModelRiverClient {
   /** @internal */
   _active(): Session | null {
     const session = this._session;
-    return session !== null && !session._ended ? session : null;
+    return session !== null && !session._isOver() ? session : null;
   }
 
-  // ---------------------------------------------------------------- state
-
-  /** About to change the state outside the per-event path: keep what was last delivered if nobody built it yet. */
+  /**
+   * Starts a request (ending the current one) and opens its first link. `restored`: the text already
+   * held for it.
+   */
   /** @internal */
-  private _touch(): void {
-    if (this._delivered === null && this._deliveredVersion === this._version) this._delivered = this.getState();
-  }
-
-  /** A state listener is being added: `previous` must exist for its first call. */
-  /** @internal */
-  private _listening(): void {
-    this._touch();
-    if (this._delivered === null) this._delivered = this.getState();
-  }
-
-  /** @internal */
-  _apply(action: StreamAction): void {
-    this._touch();
-    flushText(this._state, this._pending);
-    if (applyAction(this._state, action)) this._version++;
-  }
-
-  /** @internal */
-  _setConnection(next: ConnectionState, reason: string): ConnectionTransition {
-    const previous = this._state.connectionState;
-    if (previous !== next) {
-      this._apply({ type: 'connection', state: next });
-      this._log(`${previous} -> ${next} (${reason})`);
-      this._notifier.schedule();
+  private _start(request: RequestAddress, token: LinkToken | null, restored: PersistedRequest | undefined): void {
+    const previous = this._session;
+    if (previous !== null) {
+      this._session = null;
+      previous._end(new ModelRiverError('cancelled', 'replaced by a new request'));
     }
-    return { previous, current: next, reason };
+    this._watchLifecycle();
+    const session = (this._session = new Session(this, request, token));
+    session._start(restored);
+  }
+
+  /** disconnect()'s work: end the session with `error`, forget the resume record. */
+  /** @internal */
+  private _stop(error: ModelRiverError): void {
+    const session = this._session;
+    if (session !== null) {
+      this._session = null;
+      session._end(error);
+    }
+    this._resume._forget();
+    const transition = this._store._setConnection('disconnected', 'manual');
+    if (session !== null) this._emit('disconnected', 'manual', transition);
+    this._store._flush();
   }
 
   /** @internal */
-  private _deliver(): void {
-    if (this._deliveredVersion === this._version) return;
-    this._deliveredVersion = this._version;
-    const subscribers = this._subscribers;
-    if (subscribers.length === 0 && this._emitter.listenerCount('state') === 0) {
-      // Nobody to tell: skip building a snapshot for them (the per-token case with 'sync'); the
-      // deferred modes deliver seldom, so they keep it and a later listener gets the exact `previous`.
-      this._delivered = this._deferred ? this.getState() : null;
-      return;
-    }
-    const previous = this._delivered as StreamState;
-    const current = this.getState();
-    this._delivered = current;
-    this._emit('state', current, previous);
-    for (const listener of subscribers) {
-      try {
-        listener(current, previous);
-      } catch (error) {
-        reportListenerError(error);
-      }
+  _release(session: Session): void {
+    if (this._session === session) this._session = null;
+  }
+
+  /**
+   * Starts watching page lifecycle (once per client): a wake-up skips the backoff a retry is
+   * waiting out; a page going away gets the throttled record written now, or a reload would
+   * show only what the last write had.
+   */
+  /** @internal */
+  private _watchLifecycle(): void {
+    if (this._stopLifecycle !== null) return;
+    try {
+      this._stopLifecycle = this._env.lifecycle((reason) => {
+        if (reason === 'hidden') return this._resume._flush();
+        const session = this._active();
+        // Only a retry that is waiting out its backoff is hurried; a live or stopped link is left alone.
+        if (session?._phase !== 'waiting') return;
+        this._log(`wake: ${reason}`);
+        session._retryNow();
+      });
+    } catch (error) {
+      reportListenerError(error);
+      this._stopLifecycle = () => undefined;
     }
   }
+
+  // ---------------------------------------------------------------- events
 
   /** Emits through the guards: a listener that throws is reported, not rethrown. */
   /** @internal */

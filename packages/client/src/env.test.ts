@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WS from 'ws';
-import { ModelRiverClient } from './client.js';
+import { ModelRiverClient } from './index.js';
 import { browserLifecycle, resolveEnv, resolveWebSocket } from './env.js';
 import type { WebSocketLike } from './types.js';
 

@@ -17,7 +17,7 @@ import type {
 /** The resolved environment of a client. */
 export interface ClientEnv {
   /** Picks the WebSocket constructor; call it at connect time. */
-  resolveWebSocket: () => WebSocketConstructor;
+  _resolveWebSocket: () => WebSocketConstructor;
   timers: Timers;
   now: () => number;
   random: () => number;
@@ -103,12 +103,12 @@ export const browserLifecycle: LifecycleSource = (onWake) => {
  * @example
  * ```ts
  * const env = resolveEnv({ WebSocket: WS, persist: false });
- * const socket = new (env.resolveWebSocket())('ws://127.0.0.1:4000/socket/websocket?token=t&vsn=2.0.0');
+ * const socket = new (env._resolveWebSocket())('ws://127.0.0.1:4000/socket/websocket?token=t&vsn=2.0.0');
  * ```
  */
 export function resolveEnv(options: ModelRiverClientOptions): ClientEnv {
   return {
-    resolveWebSocket: () => resolveWebSocket(options.WebSocket),
+    _resolveWebSocket: () => resolveWebSocket(options.WebSocket),
     timers: options.timers ?? globalTimers,
     now: options.now ?? (() => Date.now()),
     random: options.random ?? (() => Math.random()),

@@ -27,7 +27,7 @@ export { socketUrl } from './socket.js';
 export { decodeToken, isTokenExpired } from './token-claims.js';
 export type { TokenPayload } from './token-claims.js';
 export { buildWebSocketUrl, DEFAULT_HEARTBEAT_INTERVAL_MS as DEFAULT_HEARTBEAT_INTERVAL } from './socket.js';
-export { DEFAULT_REQUEST_TIMEOUT_MS as DEFAULT_REQUEST_TIMEOUT } from './persistence.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS as DEFAULT_REQUEST_TIMEOUT } from './resume-record.js';
 
 // Protocol constants
 export {

@@ -34,25 +34,25 @@ describe("createNotifier('sync')", () => {
   it('delivers at once on every schedule', () => {
     const deliver = vi.fn();
     const n = createNotifier('sync', { timers }, deliver);
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._schedule();
     expect(deliver).toHaveBeenCalledTimes(2);
-    n.flush();
+    n._flush();
     expect(deliver).toHaveBeenCalledTimes(2);
   });
 
   it('does nothing after dispose', () => {
     const deliver = vi.fn();
     const n = createNotifier('sync', { timers }, deliver);
-    n.dispose();
-    n.schedule();
+    n._dispose();
+    n._schedule();
     expect(deliver).not.toHaveBeenCalled();
   });
 
   it('treats an unknown mode and a bad interval as sync', () => {
     for (const mode of ['bogus', { intervalMs: 0 }, { intervalMs: Number.NaN }, { intervalMs: -5 }]) {
       const deliver = vi.fn();
-      createNotifier(mode as never, { timers }, deliver).schedule();
+      createNotifier(mode as never, { timers }, deliver)._schedule();
       expect(deliver).toHaveBeenCalledTimes(1);
     }
   });
@@ -62,13 +62,13 @@ describe("createNotifier('microtask')", () => {
   it('delivers once per microtask turn however many schedules', async () => {
     const deliver = vi.fn();
     const n = createNotifier('microtask', { timers }, deliver);
-    n.schedule();
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._schedule();
+    n._schedule();
     expect(deliver).not.toHaveBeenCalled();
     await Promise.resolve();
     expect(deliver).toHaveBeenCalledTimes(1);
-    n.schedule();
+    n._schedule();
     await Promise.resolve();
     expect(deliver).toHaveBeenCalledTimes(2);
   });
@@ -77,8 +77,8 @@ describe("createNotifier('microtask')", () => {
     const queued: Array<() => void> = [];
     const deliver = vi.fn();
     const n = createNotifier('microtask', { timers, queueMicrotask: (fn) => queued.push(fn) }, deliver);
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._schedule();
     expect(queued).toHaveLength(1);
     queued[0]?.();
     expect(deliver).toHaveBeenCalledTimes(1);
@@ -87,8 +87,8 @@ describe("createNotifier('microtask')", () => {
   it('flush delivers now and the queued run then finds nothing', async () => {
     const deliver = vi.fn();
     const n = createNotifier('microtask', { timers }, deliver);
-    n.schedule();
-    n.flush();
+    n._schedule();
+    n._flush();
     expect(deliver).toHaveBeenCalledTimes(1);
     await Promise.resolve();
     expect(deliver).toHaveBeenCalledTimes(1);
@@ -97,10 +97,10 @@ describe("createNotifier('microtask')", () => {
   it('a change after flush in the same turn is still delivered, once', async () => {
     const deliver = vi.fn();
     const n = createNotifier('microtask', { timers }, deliver);
-    n.schedule();
-    n.flush();
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._flush();
+    n._schedule();
+    n._schedule();
     await Promise.resolve();
     await Promise.resolve();
     expect(deliver).toHaveBeenCalledTimes(2);
@@ -109,10 +109,10 @@ describe("createNotifier('microtask')", () => {
   it('dispose cancels a pending delivery', async () => {
     const deliver = vi.fn();
     const n = createNotifier('microtask', { timers }, deliver);
-    n.schedule();
-    n.dispose();
+    n._schedule();
+    n._dispose();
     await Promise.resolve();
-    n.schedule();
+    n._schedule();
     await Promise.resolve();
     expect(deliver).not.toHaveBeenCalled();
   });
@@ -122,10 +122,10 @@ describe("createNotifier('microtask')", () => {
     const n = createNotifier('microtask', { timers, queueMicrotask: (fn) => queued.push(fn) }, () => {
       throw new Error('listener bug');
     });
-    n.schedule();
+    n._schedule();
     expect(() => queued[0]?.()).not.toThrow();
     // And it keeps working afterwards.
-    n.schedule();
+    n._schedule();
     expect(queued).toHaveLength(2);
   });
 });
@@ -135,15 +135,15 @@ describe("createNotifier('animationFrame')", () => {
     const f = frames();
     const deliver = vi.fn();
     const n = createNotifier('animationFrame', { timers, ...f }, deliver);
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._schedule();
     expect(f.requestAnimationFrame).toHaveBeenCalledTimes(1);
     expect(deliver).not.toHaveBeenCalled();
     f.frame();
     expect(deliver).toHaveBeenCalledTimes(1);
     f.frame();
     expect(deliver).toHaveBeenCalledTimes(1);
-    n.schedule();
+    n._schedule();
     f.frame();
     expect(deliver).toHaveBeenCalledTimes(2);
   });
@@ -152,11 +152,11 @@ describe("createNotifier('animationFrame')", () => {
     const f = frames();
     const deliver = vi.fn();
     const n = createNotifier('animationFrame', { timers, ...f }, deliver);
-    n.schedule();
-    n.dispose();
+    n._schedule();
+    n._dispose();
     expect(f.cancelAnimationFrame).toHaveBeenCalledTimes(1);
     expect(f.requested).toBe(0);
-    n.schedule();
+    n._schedule();
     f.frame();
     expect(deliver).not.toHaveBeenCalled();
   });
@@ -165,8 +165,8 @@ describe("createNotifier('animationFrame')", () => {
     const f = frames();
     const deliver = vi.fn();
     const n = createNotifier('animationFrame', { timers, ...f }, deliver);
-    n.schedule();
-    n.flush();
+    n._schedule();
+    n._flush();
     expect(deliver).toHaveBeenCalledTimes(1);
     f.frame();
     expect(deliver).toHaveBeenCalledTimes(1);
@@ -183,14 +183,14 @@ describe("createNotifier('animationFrame')", () => {
     it('falls back to a 16 ms timer', () => {
       const deliver = vi.fn();
       const n = createNotifier('animationFrame', { timers }, deliver);
-      n.schedule();
-      n.schedule();
+      n._schedule();
+      n._schedule();
       vi.advanceTimersByTime(15);
       expect(deliver).not.toHaveBeenCalled();
       vi.advanceTimersByTime(1);
       expect(deliver).toHaveBeenCalledTimes(1);
-      n.schedule();
-      n.dispose();
+      n._schedule();
+      n._dispose();
       vi.advanceTimersByTime(100);
       expect(deliver).toHaveBeenCalledTimes(1);
     });
@@ -208,10 +208,10 @@ describe('createNotifier({ intervalMs })', () => {
   it('delivers the first change at once and later ones at the end of the interval', () => {
     const deliver = vi.fn();
     const n = createNotifier({ intervalMs: 100 }, { timers }, deliver);
-    n.schedule();
+    n._schedule();
     expect(deliver).toHaveBeenCalledTimes(1);
-    n.schedule();
-    n.schedule();
+    n._schedule();
+    n._schedule();
     vi.advanceTimersByTime(99);
     expect(deliver).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(1);
@@ -225,7 +225,7 @@ describe('createNotifier({ intervalMs })', () => {
     // One change per ms for a second.
     for (let t = 0; t < 1_000; t++) {
       value = t;
-      n.schedule();
+      n._schedule();
       vi.advanceTimersByTime(1);
     }
     vi.advanceTimersByTime(50);
@@ -237,19 +237,19 @@ describe('createNotifier({ intervalMs })', () => {
   it('is quiet when nothing changed during the interval', () => {
     const deliver = vi.fn();
     const n = createNotifier({ intervalMs: 100 }, { timers }, deliver);
-    n.schedule();
+    n._schedule();
     vi.advanceTimersByTime(1_000);
     expect(deliver).toHaveBeenCalledTimes(1);
-    n.schedule();
+    n._schedule();
     expect(deliver).toHaveBeenCalledTimes(2);
   });
 
   it('flush delivers a pending change now, and only once', () => {
     const deliver = vi.fn();
     const n = createNotifier({ intervalMs: 100 }, { timers }, deliver);
-    n.schedule();
-    n.schedule();
-    n.flush();
+    n._schedule();
+    n._schedule();
+    n._flush();
     expect(deliver).toHaveBeenCalledTimes(2);
     vi.advanceTimersByTime(100);
     expect(deliver).toHaveBeenCalledTimes(2);
@@ -258,11 +258,11 @@ describe('createNotifier({ intervalMs })', () => {
   it('dispose cancels the trailing delivery', () => {
     const deliver = vi.fn();
     const n = createNotifier({ intervalMs: 100 }, { timers }, deliver);
-    n.schedule();
-    n.schedule();
-    n.dispose();
+    n._schedule();
+    n._schedule();
+    n._dispose();
     vi.advanceTimersByTime(1_000);
-    n.schedule();
+    n._schedule();
     expect(deliver).toHaveBeenCalledTimes(1);
   });
 });

@@ -10,11 +10,11 @@ import type { NotifyMode, Timers } from './types.js';
 /** Delivers scheduled notifications according to a `NotifyMode`. */
 export interface Notifier {
   /** Something changed: deliver according to the mode. */
-  schedule(): void;
+  _schedule(): void;
   /** Deliver a pending notification now (e.g. before a terminal event). */
-  flush(): void;
-  /** Cancel a pending notification; later `schedule()` calls do nothing. */
-  dispose(): void;
+  _flush(): void;
+  /** Cancel a pending notification; later `_schedule()` calls do nothing. */
+  _dispose(): void;
 }
 
 /** Where no `requestAnimationFrame` exists (Node, workers), a frame is this long. */
@@ -30,8 +30,8 @@ export interface NotifierEnv {
 
 /**
  * A notifier calling `deliver` according to `mode`:
- * - `'sync'`: at once, on every `schedule()`;
- * - `'microtask'`: once per microtask turn, however many `schedule()` calls;
+ * - `'sync'`: at once, on every `_schedule()`;
+ * - `'microtask'`: once per microtask turn, however many `_schedule()` calls;
  * - `'animationFrame'`: once per frame (`requestAnimationFrame`, else a 16 ms timer);
  *   note that browsers pause frames in background tabs, so delivery waits for the tab;
  * - `{ intervalMs }`: at most once per interval: the first change is delivered at
@@ -47,8 +47,8 @@ export interface NotifierEnv {
  * const notifier = createNotifier('microtask', { timers: { setTimeout, clearTimeout } }, () =>
  *   listeners.forEach((l) => l(getState())),
  * );
- * notifier.schedule();
- * notifier.schedule(); // still one delivery
+ * notifier._schedule();
+ * notifier._schedule(); // still one delivery
  * ```
  */
 export function createNotifier(mode: NotifyMode, env: NotifierEnv, deliver: () => void): Notifier {
@@ -97,7 +97,7 @@ export function createNotifier(mode: NotifyMode, env: NotifierEnv, deliver: () =
   };
 
   return {
-    schedule: () => {
+    _schedule: () => {
       if (disposed) return;
       if (request === null) return deliver();
       if (interval > 0 && !requested) {
@@ -108,14 +108,14 @@ export function createNotifier(mode: NotifyMode, env: NotifierEnv, deliver: () =
       pending = true;
       if (!requested) arm();
     },
-    flush: () => {
+    _flush: () => {
       if (!pending || disposed) return;
       pending = false;
       // A scheduled run stays requested and finds nothing pending; cancelling
-      // it would let the next schedule() request a second one in the same turn.
+      // it would let the next _schedule() request a second one in the same turn.
       deliver();
     },
-    dispose: () => {
+    _dispose: () => {
       disposed = true;
       pending = false;
       if (requested) cancel(handle);

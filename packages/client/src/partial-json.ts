@@ -38,7 +38,7 @@ interface Frame {
   /** The key of the value being parsed (objects). */
   k: string;
   pub: unknown;
-  dirty: boolean;
+  _dirty: boolean;
 }
 
 // Parser states.
@@ -101,7 +101,7 @@ export function createPartialJson(containersOnly = false): PartialJson {
     changed = true;
     if (f === undefined) root = value;
     else {
-      f.dirty = true;
+      f._dirty = true;
       if (!f.a) assign(f.v, f.k, value);
       else if (fresh) (f.v as unknown[]).push(value);
       else (f.v as unknown[])[(f.v as unknown[]).length - 1] = value;
@@ -205,7 +205,7 @@ export function createPartialJson(containersOnly = false): PartialJson {
           const a = c === '[';
           const v: Frame['v'] = a ? [] : {};
           put(v, true);
-          stack.push({ v, a, k: '', pub: undefined, dirty: true });
+          stack.push({ v, a, k: '', pub: undefined, _dirty: true });
           state = a ? FIRST_ITEM : FIRST_KEY;
           return 1;
         }
@@ -233,7 +233,7 @@ export function createPartialJson(containersOnly = false): PartialJson {
     stack.pop();
     // The parent's slot now holds the finished container itself: the parent changed.
     const parent = stack[stack.length - 1];
-    if (parent !== undefined) parent.dirty = true;
+    if (parent !== undefined) parent._dirty = true;
     changed = true;
     ended();
     return 1;
@@ -259,12 +259,12 @@ export function createPartialJson(containersOnly = false): PartialJson {
       let copied = false;
       for (let d = stack.length - 1; d >= 0; d--) {
         const f = stack[d] as Frame;
-        if (f.dirty || copied) {
+        if (f._dirty || copied) {
           const copy = f.a ? (f.v as unknown[]).slice() : { ...f.v };
           // The open child's slot holds its working copy: hand out its published one instead.
           if (d < stack.length - 1) assign(copy, f.a ? (copy as unknown[]).length - 1 : f.k, child);
           f.pub = copy;
-          f.dirty = false;
+          f._dirty = false;
           copied = true;
         }
         child = f.pub;

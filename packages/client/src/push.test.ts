@@ -11,7 +11,7 @@ const timers: Timers = {
 
 function setup(options: { maxSize?: number; timeoutMs?: number } = {}) {
   const drops: DropInfo[] = [];
-  const buffer = new PushBuffer({ maxSize: options.maxSize ?? 3, timeoutMs: options.timeoutMs ?? 1_000, timers, onDrop: (i) => drops.push(i) });
+  const buffer = new PushBuffer({ maxSize: options.maxSize ?? 3, timeoutMs: options.timeoutMs ?? 1_000, timers, _onDrop: (i) => drops.push(i) });
   const sent: Push[] = [];
   let ref = 0;
   const send = (push: Push): string => {
@@ -61,7 +61,7 @@ describe('PushBuffer', () => {
     const b = buffer.add('b', {}, null);
     expect(buffer.queued).toBe(2);
     expect(sent).toEqual([]);
-    buffer.flush(send);
+    buffer._flush(send);
     expect(sent).toEqual([a, b]);
     expect(buffer.queued).toBe(0);
     expect(buffer.inFlight).toBe(2);
@@ -72,7 +72,7 @@ describe('PushBuffer', () => {
     const push = buffer.add('cancel', {}, null);
     const result = outcome(push);
     vi.advanceTimersByTime(900);
-    buffer.flush(send); // sent late: only 100 ms remain
+    buffer._flush(send); // sent late: only 100 ms remain
     vi.advanceTimersByTime(99);
     expect(result.error).toBeUndefined();
     vi.advanceTimersByTime(1);
@@ -88,7 +88,7 @@ describe('PushBuffer', () => {
     buffer.add('cancel', {}, null);
     vi.advanceTimersByTime(500);
     expect(drops.map((d) => d.reason)).toEqual(['timeout']);
-    buffer.flush(send);
+    buffer._flush(send);
     expect(sent).toEqual([]);
   });
 
@@ -98,9 +98,9 @@ describe('PushBuffer', () => {
     const b = buffer.add('b', {}, null);
     const c = buffer.add('c', {}, null);
     expect(outcome(c).error?.code).toBe('push_overflow');
-    expect(c.settled).toBe(true);
+    expect(c._settled).toBe(true);
     expect(drops).toEqual([{ kind: 'push', event: 'c', reason: 'overflow' }]);
-    buffer.flush(send);
+    buffer._flush(send);
     expect(sent).toEqual([a, b]);
     // Its timeout never fires a second drop.
     vi.advanceTimersByTime(10_000);
@@ -112,7 +112,7 @@ describe('PushBuffer', () => {
     const a = buffer.add('a', {}, null);
     const b = buffer.add('b', {}, send);
     expect(sent).toEqual([]);
-    buffer.flush(send);
+    buffer._flush(send);
     expect(sent).toEqual([a, b]);
   });
 
@@ -120,7 +120,7 @@ describe('PushBuffer', () => {
     const { buffer } = setup();
     buffer.add('a', {}, null);
     buffer.add('b', {}, null);
-    buffer.flush(() => null);
+    buffer._flush(() => null);
     expect(buffer.queued).toBe(2);
   });
 
@@ -130,15 +130,15 @@ describe('PushBuffer', () => {
     const b = buffer.add('b', {}, null);
     const resultA = outcome(a);
     vi.advanceTimersByTime(600);
-    buffer.requeueInFlight();
+    buffer._requeueInFlight();
     expect(a.ref).toBeNull();
     expect(buffer.queued).toBe(2);
-    buffer.flush(send);
+    buffer._flush(send);
     expect(sent).toEqual([a, a, b]);
     expect(buffer.reply(a.ref as string, 'ok', 'yes')).toBe(true);
     expect(resultA.ok).toBe('yes');
     vi.advanceTimersByTime(400);
-    expect(b.settled).toBe(true);
+    expect(b._settled).toBe(true);
   });
 
   it('fails everything with the given error on dropAll, reported as disconnected', () => {
@@ -146,7 +146,7 @@ describe('PushBuffer', () => {
     const a = outcome(buffer.add('a', {}, send));
     const b = outcome(buffer.add('b', {}, null));
     const error = { code: 'not_connected', message: 'gone', name: 'ModelRiverError' } as ModelRiverError;
-    buffer.dropAll(error);
+    buffer._dropAll(error);
     expect(a.error).toBe(error);
     expect(b.error).toBe(error);
     expect(drops.map((d) => d.reason)).toEqual(['disconnected', 'disconnected']);

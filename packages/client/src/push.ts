@@ -2,7 +2,7 @@
  * Client pushes (e.g. `cancel`) and the bounded buffer that holds them while the
  * channel is not joined. A push's timeout starts when it is created, not when it
  * is sent, so a caller is never left waiting on a link that does not come back;
- * every push that is given up on is reported through `onDrop`.
+ * every push that is given up on is reported through `_onDrop`.
  */
 import { ModelRiverError, safeCall } from './errors.js';
 import type { DropInfo, PushBufferOptions, Timers } from './types.js';
@@ -30,7 +30,7 @@ export class Push {
   /** Set when the push is written to the socket (again on a resend). */
   declare ref: string | null;
   /** Stops the timeout; set by the buffer that armed it. */
-  declare stopTimer: () => void;
+  declare _stopTimer: () => void;
   declare private _callbacks: Array<[ok: boolean, callback: (value: never) => void]>;
   /** `[ok, response or error]` once settled. */
   declare private _outcome: [ok: boolean, value: unknown] | null;
@@ -40,11 +40,11 @@ export class Push {
     this.payload = payload;
     this.ref = this._outcome = null;
     this._callbacks = [];
-    this.stopTimer = noop;
+    this._stopTimer = noop;
   }
 
   /** Whether the push got its reply or failed. */
-  get settled(): boolean {
+  get _settled(): boolean {
     return this._outcome !== null;
   }
 
@@ -82,10 +82,10 @@ export class Push {
   }
 
   /** @internal Settles once: with the reply's response (`ok`) or a `ModelRiverError`. */
-  settle(ok: boolean, value: unknown): void {
+  _settle(ok: boolean, value: unknown): void {
     if (this._outcome !== null) return;
     this._outcome = [ok, value];
-    this.stopTimer();
+    this._stopTimer();
     const callbacks = this._callbacks;
     this._callbacks = [];
     for (const [kind, callback] of callbacks) if (kind === ok) safeCall(callback as (value: unknown) => void, value);
@@ -101,7 +101,7 @@ export type PushSender = (push: Push) => string | null;
 export interface PushBufferConfig extends PushBufferOptions {
   timers: Timers;
   /** Called for every push given up on (overflow, timeout, disconnect). */
-  onDrop?: (info: DropInfo) => void;
+  _onDrop?: (info: DropInfo) => void;
 }
 
 /**
@@ -113,10 +113,10 @@ export interface PushBufferConfig extends PushBufferOptions {
  *
  * @example
  * ```ts
- * const buffer = new PushBuffer({ maxSize: 100, timeoutMs: 10_000, timers, onDrop: (i) => console.warn(i) });
+ * const buffer = new PushBuffer({ maxSize: 100, timeoutMs: 10_000, timers, _onDrop: (i) => console.warn(i) });
  * const push = buffer.add('cancel', {}, joined ? send : null);
  * // later, once joined:
- * buffer.flush(send);
+ * buffer._flush(send);
  * // on a phx_reply:
  * buffer.reply(ref, 'ok', {});
  * ```
@@ -163,12 +163,12 @@ export class PushBuffer {
       if (push.ref !== null) this._inFlight.delete(push.ref);
       this._drop(push, 'timeout', new ModelRiverError('push_timeout', `push "${event}": no reply in ${timeoutMs} ms`));
     }, timeoutMs);
-    push.stopTimer = () => timers.clearTimeout(timer);
+    push._stopTimer = () => timers.clearTimeout(timer);
     return push;
   }
 
   /** Sends queued pushes in order; stops at the first that cannot be sent. */
-  flush(send: PushSender): void {
+  _flush(send: PushSender): void {
     while (this._queue.length > 0 && this._send(this._queue[0] as Push, send)) this._queue.shift();
   }
 
@@ -178,7 +178,7 @@ export class PushBuffer {
     if (push === undefined) return false;
     this._inFlight.delete(ref);
     const reason = (response as { reason?: unknown } | null)?.reason;
-    push.settle(
+    push._settle(
       status === 'ok',
       status === 'ok'
         ? response
@@ -188,7 +188,7 @@ export class PushBuffer {
   }
 
   /** The link dropped: answers to in-flight pushes will never come, so they are sent again later. */
-  requeueInFlight(): void {
+  _requeueInFlight(): void {
     const resend = [...this._inFlight.values()];
     this._inFlight.clear();
     for (const push of resend) push.ref = null;
@@ -196,7 +196,7 @@ export class PushBuffer {
   }
 
   /** Fails every queued and in-flight push (the request was disconnected or destroyed). */
-  dropAll(error: ModelRiverError): void {
+  _dropAll(error: ModelRiverError): void {
     const all = [...this._inFlight.values(), ...this._queue];
     this._inFlight.clear();
     this._queue = [];
@@ -217,8 +217,8 @@ export class PushBuffer {
   }
 
   private _drop(push: Push, reason: DropInfo['reason'], error: ModelRiverError): void {
-    if (push.settled) return;
-    push.settle(false, error);
-    safeCall(this._config.onDrop, { kind: 'push', event: push.event, reason });
+    if (push._settled) return;
+    push._settle(false, error);
+    safeCall(this._config._onDrop, { kind: 'push', event: push.event, reason });
   }
 }

@@ -1,297 +1,362 @@
 /**
- * A session is one request across any number of links (connection.ts): its channel,
- * the events it delivers, and how it ends (finished, failed, stopped or replaced).
+ * A session is one request across any number of links: its channel, the events it
+ * delivers, the `stream()` consumer and `cancel()` waiters, and how it ends
+ * (finished, failed, stopped or replaced). Its links are the reconnect loop's
+ * (reconnect-loop.ts); the seq bookkeeping is gap-rejoin.ts; what it writes for a
+ * reload goes through the resume record (resume-record.ts).
  *
  * Each join asks for the events after the highest `seq` applied, so the text is
- * neither lost nor duplicated however often the link drops; a gap in `seq` asks for
- * the missing events again with a rejoin.
+ * neither lost nor duplicated however often the link drops.
  *
- * The per-token path (`onEvent`: validate → seq check → apply → persist → stream()
- * consumer → emit → notify) allocates nothing of its own: the client's working copy
+ * The per-token path (`_event`: validate → seq check → apply → persist → stream()
+ * consumer → emit → notify) allocates nothing of its own: the store's working copy
  * of the state is changed in place.
+ *
+ * Private members start with `_` so the published build can mangle them.
  */
 import { Channel } from './channel.js';
 import type { JoinResult } from './channel.js';
-import type { ModelRiverClient } from './client.js';
-import { ConnectionReason, clearRetry, openLink, watchLifecycle } from './connection.js';
 import { ModelRiverError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import type { EventStream } from './event-stream.js';
 import { checkServerEvent, rejectionCode } from './events.js';
-import { buildRecord, persist, setResumable } from './persistence.js';
+import { GapRejoin } from './gap-rejoin.js';
 import type { Frame, ResponsePayload } from './protocol.js';
+import { ReconnectLoop } from './reconnect-loop.js';
+import type { LinkEvents, LoopConfig } from './reconnect-loop.js';
+import type { LiveFields, LiveRequest, ResumeRecord } from './resume-record.js';
 import { quote } from './serializer.js';
 import type { Socket } from './socket.js';
+import type { StateStore } from './state-store.js';
 import type { PersistedRequest } from './storage.js';
-import { applyEvent, classifySeq, isTerminalStatus } from './stream-state.js';
-import type { StreamEvent, StreamState } from './types.js';
+import { isTerminalStatus } from './stream-state.js';
 import type { LinkToken } from './token-source.js';
+import type { ConnectingInfo, ConnectionTransition, ProtocolErrorInfo, StreamEvent, StreamState } from './types.js';
 
-/** One request, across links. */
-export interface Session {
-  readonly _channelId: string;
-  readonly _topic: string;
-  /** As given (persisted as given, so a reload resolves defaults the same way). */
-  _websocketUrl: string | undefined;
-  readonly _websocketChannel: string | undefined;
-  readonly _channel: Channel;
-  /** The token the next link will present; null once consumed by an opened link. */
-  _token: LinkToken | null;
-  _socket: Socket | null;
-  /** Consecutive failed links (reset after `minUptimeMs` up). */
-  _attempts: number;
-  _retryTimer: unknown;
-  _openedAt: number | null;
-  _everOpened: boolean;
-  _acquiring: boolean;
-  /** Not retrying until `reconnect()` (reconnect: false, or a failure). */
-  _stopped: boolean;
-  _ended: boolean;
-  /** Gap/overlap rejoins since the last applied event. */
-  _gapRejoins: number;
-  /** The seq of an invalid event that came next in order (see `onEvent`). */
-  _badSeq: number;
-  /** The `stream()` consumer, and how to stop feeding it: failed with an error, else ended (with the reason given). */
-  _sink: EventStream | null;
-  _detachSink: (reason?: Error | string) => void;
-  _cancelWaiters: Set<() => void>;
-  /** Builds the record to persist, when a throttled write happens. */
-  _record: () => PersistedRequest;
-}
+/** Which request, and where: `connect()`'s options or a resume record. */
+export type RequestAddress = Pick<PersistedRequest, 'channelId' | 'websocketUrl' | 'websocketChannel'>;
 
-/** Rejoins for missing events allowed without any progress before the server is deemed broken. */
-const MAX_GAP_REJOINS_WITHOUT_PROGRESS = 10;
-
-/** Starts a request (ending the current one) and opens its first link. `restored`: the text already held for it. */
-export function startSession(
-  c: ModelRiverClient,
-  channelId: string,
-  websocketUrl: string | undefined,
-  websocketChannel: string | undefined,
-  token: LinkToken | null,
-  restored: PersistedRequest | undefined,
-): void {
-  const previous = c._session;
-  if (previous !== null) {
-    c._session = null;
-    endSession(c, previous, new ModelRiverError('cancelled', 'replaced by a new request'));
-  }
-  watchLifecycle(c);
-  const topic = websocketChannel ?? `ai_response:${channelId}`;
-  const cfg = c._cfg;
-  const fail = (code: string, message: string, permanent: boolean): void => failSession(c, session, code, message, permanent);
-  const session: Session = {
-    _channelId: channelId,
-    _topic: topic,
-    _websocketUrl: websocketUrl,
-    _websocketChannel: websocketChannel,
-    _channel: new Channel({
-      topic,
-      timers: c._env.timers,
-      random: c._env.random,
-      joinTimeoutMs: cfg._joinTimeoutMs,
-      rejoin: cfg._rejoin,
-      pushBuffer: cfg._pushBuffer,
-      handlers: {
-        joinPayload: () => ({ last_seq: c._state.lastSeq }),
-        onJoined: (result) => onJoined(c, session, result),
-        onJoinRefused: (code, reason) => {
-          c._emit('channel_error', reason);
-          // The topic was guessed from channelId: the fix is the ack's websocket_channel, not channelId.
-          const hint = websocketChannel === undefined ? ` (topic ${topic}: pass the ack's websocket_channel as websocketChannel)` : '';
-          fail(code, `join refused: ${reason}${hint}`, true);
-        },
-        onJoinFailed: (attempts, reason) => fail('join_failed', `join failed ${attempts + 1} times (${reason})`, false),
-        onChannelError: (reason) => c._emit('channel_error', reason),
-        onEvent: (event, payload, frame) => onEvent(c, session, event, payload, frame),
-        onProtocolError: (info) => c._emit('protocol_error', info),
-        onDrop: (info) => c._emit('dropped', info),
-      },
-    }),
-    _token: token,
-    _socket: null,
-    _attempts: 0,
-    _retryTimer: null,
-    _openedAt: null,
-    _everOpened: false,
-    _acquiring: false,
-    _stopped: false,
-    _ended: false,
-    _gapRejoins: 0,
-    _badSeq: 0,
-    _sink: null,
-    _detachSink: () => undefined,
-    _cancelWaiters: new Set(),
-    _record: () => buildRecord(c, session),
-  };
-  c._session = session;
-  c._apply({ type: 'start', channelId, at: c._env.now(), ...(restored !== undefined ? { restored } : {}) });
-  persist(c, session, true);
-  c._notifier.schedule();
-  openLink(c, session);
-}
-
-/** Resumes a held or persisted request from the text it has. */
-export function resumeSession(c: ModelRiverClient, record: PersistedRequest, token: LinkToken | null): void {
-  startSession(c, record.channelId, record.websocketUrl, record.websocketChannel, token, record);
-}
-
-/** Stops everything a session runs (its link closed saying `why`). Does not touch persistence or the connection state. */
-function endSession(c: ModelRiverClient, session: Session, error: ModelRiverError, why = 'client disconnect'): void {
-  session._ended = true;
-  clearRetry(c, session);
-  session._channel.dispose(error);
-  const socket = session._socket;
-  session._socket = null;
-  socket?.close(1000, why);
-  session._detachSink(error);
-}
-
-/** disconnect()'s work: end the session with `error`, forget the persisted request. */
-export function stopSession(c: ModelRiverClient, error: ModelRiverError): void {
-  const session = c._session;
-  if (session !== null) {
-    c._session = null;
-    endSession(c, session, error);
-  }
-  c._store?.clear();
-  setResumable(c, null);
-  const transition = c._setConnection('disconnected', ConnectionReason.manual);
-  if (session !== null) c._emit('disconnected', ConnectionReason.manual, transition);
-  c._notifier.flush();
-}
-
-function onJoined(c: ModelRiverClient, session: Session, result: JoinResult): void {
-  if (session !== c._session || session._ended) return;
-  const lastSeq = c._state.lastSeq;
-  if (result.resumeToken !== null) session._token = { _value: result.resumeToken, _via: 'resume_token' };
-  if (result.serverLastSeq !== null && result.serverLastSeq < lastSeq) {
-    // Everything the server sends now will look like a duplicate: say so rather than stall silently.
-    c._emit('protocol_error', {
-      code: 'invalid_payload',
-      message: `server last_seq ${result.serverLastSeq} < applied ${lastSeq}`,
-      frame: '',
-    });
-  }
-  const steps = c._state.steps;
-  c._apply({ type: 'joined', at: c._env.now() });
-  emitSteps(c, steps);
-  // Written at once: the previous token is spent, and a reload must find the new one.
-  persist(c, session, true);
-  c._emit('channel_joined', { topic: session._topic, serverLastSeq: result.serverLastSeq ?? lastSeq, resumed: lastSeq > 0 });
-  c._notifier.schedule();
-}
-
-/** The per-event hot path: validate, seq check, apply in place, persist, feed the stream, emit, notify. */
-function onEvent(c: ModelRiverClient, session: Session, event: string, payload: unknown, frame: Frame): void {
-  if (session !== c._session || session._ended) return;
-  const state = c._state;
-  const checked = checkServerEvent(event, payload);
-  if (typeof checked === 'string') {
-    // `checked` is the message naming what is wrong; validating again just for the code would be waste.
-    c._emit('protocol_error', { code: rejectionCode(event), message: checked, frame: quote(frame) });
-    // Remembered when it came next in order: if the event after it arrives, this one
-    // is skipped rather than asked for again (the server would replay the same bytes).
-    const seq = (payload as { seq?: unknown } | null)?.seq;
-    if (seq === state.lastSeq + 1) session._badSeq = seq as number;
-    return;
-  }
-  const p = checked as { seq: number; first_seq?: number; status?: string };
-  let order = classifySeq(state.lastSeq, p);
-  if (order === 'gap' && session._badSeq === state.lastSeq + 1 && (p.first_seq ?? p.seq) === session._badSeq + 1) {
-    c._apply({ type: 'skip', seq: session._badSeq });
-    order = 'apply';
-  }
-  if (order !== 'apply') {
-    if (order === 'duplicate') return;
-    if (order === 'overlap') {
-      c._emit('protocol_error', {
-        code: 'invalid_payload',
-        message: `merged frame ${p.first_seq}..${p.seq} overlaps applied ${state.lastSeq}`,
-        frame: quote(frame),
-      });
-    }
-    // Events are missing (or a merged frame straddles what we have): ask for them again,
-    // unless a rejoin in flight will replay everything after lastSeq anyway.
-    if (session._channel.state !== 'joined') return;
-    if (++session._gapRejoins > MAX_GAP_REJOINS_WITHOUT_PROGRESS) {
-      return failSession(c, session, 'protocol_error', `events after seq ${state.lastSeq} never came`, false);
-    }
-    c._log(`gap after ${state.lastSeq}: rejoin`);
-    return session._channel.rejoin();
-  }
-  const steps = state.steps;
-  if (applyEvent(state, event, p, c._env.now, c._pending)) c._version++;
-  session._gapRejoins = 0;
-  // Only a response changes the steps or ends the request: the per-token path stays short.
-  if (event === 'response') return onResponse(c, session, p as unknown as ResponsePayload, steps);
-  persist(c, session, false);
-  // Handed to a `stream()` consumer synchronously, as it arrives, before any listener can end the request.
-  session._sink?.push({ type: event, payload: p } as StreamEvent);
-  c._emitter.emit(event, p);
-  c._notifier.schedule();
+/** What a session needs from the client that owns it. */
+export interface SessionHost extends LoopConfig {
+  readonly _store: StateStore;
+  readonly _resume: ResumeRecord;
+  /** The client's current session: a session that is not it has nothing more to say. */
+  readonly _session: Session | null;
+  /** The session ended: the client lets go of it (if it is still the current one). */
+  _release(session: Session): void;
+  /** Emits to the app's listeners (a listener that throws is reported, not rethrown). */
+  _emit(event: string, a?: unknown, b?: unknown): void;
 }
 
 /**
- * A response (applied): the `stream()` consumer and the persisted record are dealt with
- * before the app's listeners hear of it, since a listener may disconnect() or connect()
- * another request; whatever it does, a terminal response still finishes this one: nothing
- * more will come, so the link is closed on purpose and the request forgotten.
+ * Where a session stands: setting up a link (`connecting` for the first one, `reconnecting`
+ * after one was up), `open`, `waiting` out a retry's backoff, `stopped` until `reconnect()`
+ * (retries off), or `ended` (finished, failed, stopped or replaced: final).
  */
-function onResponse(c: ModelRiverClient, session: Session, p: ResponsePayload, before: StreamState['steps']): void {
-  const terminal = isTerminalStatus(p.status);
-  if (terminal) {
-    // Forgotten before anyone hears of the end, so no listener can resume a finished request;
-    c._store?.clear();
-    setResumable(c, null);
-    // and answered now: a cancel() in flight must not fail because a listener then disconnects.
-    for (const waiter of [...session._cancelWaiters]) waiter();
-  } else persist(c, session, false);
-  session._sink?.push({ type: 'response', payload: p });
-  if (terminal) session._detachSink();
-  const steps = c._state.steps;
-  c._emitter.emit('response', p);
-  // A listener that started another request (or reset()) replaced the steps: those are not this response's.
-  if (c._state.steps === steps) emitSteps(c, before);
-  c._notifier.schedule();
-  if (!terminal) return;
-  // A listener may already have ended the session (disconnect(), or connect() for another request):
-  // its link is gone then, and the connection state is not this request's any more. A session not
-  // ended is the client's (every path that ends one lets go of it).
-  if (!session._ended) {
-    c._session = null;
-    // (Its stream() consumer was ended above; one a listener attached since then fails.)
-    endSession(c, session, new ModelRiverError('not_connected', 'the request has ended'), 'request finished');
-    if (c._state.connectionState !== 'disconnected') {
-      c._emit('disconnected', ConnectionReason.completed, c._setConnection('disconnected', ConnectionReason.completed));
+export type SessionPhase = 'connecting' | 'reconnecting' | 'open' | 'waiting' | 'stopped' | 'ended';
+
+/**
+ * One request, across links.
+ *
+ * @example
+ * ```ts
+ * const session = new Session(host, { channelId, websocketUrl, websocketChannel }, { _value: wsToken, _via: 'ws_token' });
+ * session._start(undefined);
+ * await session._cancel();
+ * ```
+ */
+export class Session implements LinkEvents, LiveRequest {
+  declare readonly _channelId: string;
+  declare readonly _websocketChannel: string | undefined;
+  declare readonly _channel: Channel;
+  /** The `stream()` consumer, and how to stop feeding it: failed with an error, else ended (with the reason given). */
+  declare _sink: EventStream | null;
+  declare _detachSink: (reason?: Error | string) => void;
+  declare private _host: SessionHost;
+  declare private _loop: ReconnectLoop;
+  /** Read freely; changed only by `_to`. */
+  declare _phase: SessionPhase;
+  declare private _gaps: GapRejoin;
+  declare private _cancelWaiters: Set<() => void>;
+
+  constructor(host: SessionHost, { channelId, websocketUrl, websocketChannel }: RequestAddress, token: LinkToken | null) {
+    const topic = websocketChannel ?? `ai_response:${channelId}`;
+    const cfg = host._cfg;
+    const env = host._env;
+    this._host = host;
+    this._channelId = channelId;
+    this._websocketChannel = websocketChannel;
+    this._phase = 'connecting';
+    this._gaps = new GapRejoin();
+    this._sink = null;
+    this._detachSink = () => undefined;
+    this._cancelWaiters = new Set();
+    this._loop = new ReconnectLoop(host, this, token, websocketUrl);
+    this._channel = new Channel({
+      topic,
+      timers: env.timers,
+      _random: env.random,
+      _joinTimeoutMs: cfg._joinTimeoutMs,
+      _rejoin: cfg._rejoin,
+      _pushBuffer: cfg._pushBuffer,
+      _handlers: {
+        _joinPayload: () => ({ last_seq: host._store._state.lastSeq }),
+        _onJoined: (result) => this._joined(result),
+        _onJoinRefused: (code, reason) => {
+          host._emit('channel_error', reason);
+          // The topic was guessed from channelId: the fix is the ack's websocket_channel, not channelId.
+          const hint = websocketChannel === undefined ? ` (topic ${topic}: pass the ack's websocket_channel as websocketChannel)` : '';
+          this._fail(code, `join refused: ${reason}${hint}`, true);
+        },
+        _onJoinFailed: (attempts, reason) => this._fail('join_failed', `join failed ${attempts + 1} times (${reason})`, false),
+        _onChannelError: (reason) => host._emit('channel_error', reason),
+        _onEvent: (event, payload, frame) => this._event(event, payload, frame),
+        _onProtocolError: (info) => host._emit('protocol_error', info),
+        _onDrop: (info) => host._emit('dropped', info),
+      },
+    });
+  }
+
+  /** Shows the request in the state (`restored`: the text already held for it) and opens its first link. */
+  _start(restored: PersistedRequest | undefined): void {
+    const store = this._host._store;
+    store.apply({ type: 'start', channelId: this._channelId, at: this._host._env.now(), restored });
+    this._keep(true);
+    store._schedule();
+    this._loop._open();
+  }
+
+  /** The one place the phase changes; returns the link state's transition (unchanged for `ended`). */
+  private _to(next: SessionPhase, reason: string): ConnectionTransition {
+    this._phase = next;
+    const store = this._host._store;
+    // The link state each phase shows; `ended` leaves it to whoever ended the session.
+    const link =
+      next === 'open' ? 'connected' : next === 'waiting' ? 'reconnecting' : next === 'stopped' ? 'disconnected' : next === 'ended' ? store._state.connectionState : next;
+    return store._setConnection(link, reason);
+  }
+
+  /** Ended, or no longer the client's: nothing it hears may touch the client. */
+  _isOver(): boolean {
+    return this._phase === 'ended' || this._host._session !== this;
+  }
+
+  /** A link is being set up or is up: a new token would be wasted. */
+  _busy(): boolean {
+    const phase = this._phase;
+    return phase === 'connecting' || phase === 'reconnecting' || phase === 'open';
+  }
+
+  /** Opens a link now: with `token` (undefined: the one at hand) and `url` when given. */
+  _retryNow(token?: LinkToken | null, url?: string): void {
+    this._loop._retryNow(token, url);
+  }
+
+  /** The record's view of this request (see resume-record.ts). */
+  _fields(): LiveFields {
+    const loop = this._loop;
+    return { channelId: this._channelId, resumeToken: loop._token?._value ?? null, websocketUrl: loop._url, websocketChannel: this._websocketChannel };
+  }
+
+  /** `stream` is fed this request's events from now on; the stream it replaces ends as after a `break`. */
+  _feed(stream: EventStream, detach: (reason?: Error | string) => void): void {
+    this._detachSink('replaced by a new stream()');
+    this._sink = stream;
+    this._detachSink = detach;
+  }
+
+  /** `stream` is fed no more (if it still was). */
+  _unfeed(stream: EventStream): void {
+    if (this._sink === stream) this._sink = null;
+  }
+
+  /** Asks the gateway to stop generating; see `ModelRiverClient.cancel`. */
+  _cancel(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // Ended, or its final response is being delivered (a `response` listener calling cancel()).
+      if (this._phase === 'ended' || isTerminalStatus(this._host._store._state.status)) return resolve();
+      const waiters = this._cancelWaiters;
+      const done = (): void => {
+        waiters.delete(done);
+        resolve();
+      };
+      waiters.add(done);
+      this._channel
+        .push('cancel', {})
+        .receive('ok', done)
+        .receive('error', (error) => {
+          waiters.delete(done);
+          reject(error);
+        });
+    });
+  }
+
+  /** Stops everything the session runs, its link closed saying `why`. Does not touch the resume record or the link state. */
+  _end(error: ModelRiverError, why = 'client disconnect'): void {
+    this._to('ended', why);
+    this._channel._dispose(error);
+    this._loop._close(why);
+    this._detachSink(error);
+  }
+
+  /** A failure that stops the request. `permanent`: retrying can never help, so the resume record goes too. */
+  _fail(code: ErrorCode | (string & {}), message: string, permanent: boolean): void {
+    if (this._phase === 'ended') return;
+    const host = this._host;
+    const store = host._store;
+    const error = new ModelRiverError(code, message);
+    this._end(error);
+    host._release(this);
+    // Kept so reconnect() can try again later, unless retrying is pointless.
+    if (permanent) host._resume._forget();
+    else host._resume._flush();
+    store.apply({ type: 'failed', code, message, at: host._env.now() });
+    store._setConnection('error', code);
+    store._flush();
+    host._emit('error', error);
+  }
+
+  // ------------------------------------------------------ what the reconnect loop reports
+
+  _linking(reconnecting: boolean, info: ConnectingInfo | null): void {
+    this._to(reconnecting ? 'reconnecting' : 'connecting', 'connect');
+    if (info !== null) this._host._emit('connecting', info);
+  }
+
+  _opened(socket: Socket): void {
+    this._to('open', 'open');
+    this._host._emit('connected');
+    // A `connected` listener may have ended the request.
+    if (!this._isOver() && this._loop._hasLink()) this._channel._attach(socket);
+  }
+
+  _frame(frame: Frame): void {
+    this._channel._handleFrame(frame);
+  }
+
+  _protocolError(info: ProtocolErrorInfo): void {
+    this._host._emit('protocol_error', info);
+  }
+
+  _down(): void {
+    this._channel._detach();
+    this._keep(true);
+  }
+
+  _waiting(reason: string, stopped: boolean): void {
+    this._host._emit('disconnected', reason, this._to(stopped ? 'stopped' : 'waiting', reason));
+  }
+
+  // ------------------------------------------------------ the channel
+
+  /** Keeps the request resumable: written now (a token or URL changed hands), or throttled (`now` false, per event). */
+  _keep(now: boolean): void {
+    if (this._phase !== 'ended') this._host._resume._keep(this, now);
+  }
+
+  private _joined(result: JoinResult): void {
+    if (this._isOver()) return;
+    const host = this._host;
+    const store = host._store;
+    const lastSeq = store._state.lastSeq;
+    if (result.resumeToken !== null) this._loop._useToken({ _value: result.resumeToken, _via: 'resume_token' });
+    if (result.serverLastSeq !== null && result.serverLastSeq < lastSeq) {
+      // Everything the server sends now will look like a duplicate: say so rather than stall silently.
+      host._emit('protocol_error', { code: 'invalid_payload', message: `server last_seq ${result.serverLastSeq} < applied ${lastSeq}`, frame: '' });
     }
-    c._notifier.flush();
+    const steps = store._state.steps;
+    store.apply({ type: 'joined', at: host._env.now() });
+    this._emitSteps(steps);
+    // Written at once: the previous token is spent, and a reload must find the new one.
+    this._keep(true);
+    host._emit('channel_joined', { topic: this._channel.topic, serverLastSeq: result.serverLastSeq ?? lastSeq, resumed: lastSeq > 0 });
+    store._schedule();
   }
-  // Owed either way: the app hears of every failed request once.
-  if (p.status === 'error') {
-    c._emit('error', new ModelRiverError(p.error?.code ?? 'request_failed', p.error?.message ?? 'the request failed', { details: { response: p } }));
+
+  /** The per-event hot path: validate, seq check, apply in place, persist, feed the stream, emit, notify. */
+  private _event(event: string, payload: unknown, frame: Frame): void {
+    if (this._isOver()) return;
+    const host = this._host;
+    const store = host._store;
+    const state = store._state;
+    const checked = checkServerEvent(event, payload);
+    if (typeof checked === 'string') {
+      // `checked` is the message naming what is wrong; validating again just for the code would be waste.
+      host._emit('protocol_error', { code: rejectionCode(event), message: checked, frame: quote(frame) });
+      this._gaps._invalid((payload as { seq?: unknown } | null)?.seq, state.lastSeq);
+      return;
+    }
+    const p = checked as { seq: number; first_seq?: number; status?: string };
+    const verdict = this._gaps._verdict(state.lastSeq, p);
+    if (verdict === 'skip') store.apply({ type: 'skip', seq: state.lastSeq + 1 });
+    else if (verdict !== 'apply') {
+      if (verdict === 'duplicate') return;
+      if (verdict === 'overlap') {
+        host._emit('protocol_error', { code: 'invalid_payload', message: `merged frame ${p.first_seq}..${p.seq} overlaps applied ${state.lastSeq}`, frame: quote(frame) });
+      }
+      // Events are missing (or a merged frame straddles what we have): ask for them again,
+      // unless a rejoin in flight will replay everything after lastSeq anyway.
+      if (this._channel.state !== 'joined') return;
+      if (!this._gaps._again()) return this._fail('protocol_error', `events after seq ${state.lastSeq} never came`, false);
+      host._log(`gap after ${state.lastSeq}: rejoin`);
+      return this._channel.rejoin();
+    }
+    const steps = state.steps;
+    store.apply(event, p);
+    this._gaps._progress();
+    // Only a response changes the steps or ends the request: the per-token path stays short.
+    if (event === 'response') return this._response(p as unknown as ResponsePayload, steps);
+    this._keep(false);
+    // Handed to a `stream()` consumer synchronously, as it arrives, before any listener can end the request.
+    this._sink?.push({ type: event, payload: p } as StreamEvent);
+    host._emit(event, p);
+    store._schedule();
   }
-}
 
-function emitSteps(c: ModelRiverClient, before: StreamState['steps']): void {
-  const steps = c._state.steps;
-  if (steps !== before) for (const step of steps) if (!before.includes(step)) c._emit('step', step);
-}
+  /**
+   * A response (applied): the `stream()` consumer and the resume record are dealt with before the
+   * app's listeners hear of it, since a listener may disconnect() or connect() another request;
+   * whatever it does, a terminal response still finishes this one: nothing more will come, so the
+   * link is closed on purpose and the request forgotten.
+   */
+  private _response(p: ResponsePayload, before: StreamState['steps']): void {
+    const host = this._host;
+    const store = host._store;
+    const terminal = isTerminalStatus(p.status);
+    if (terminal) {
+      // Forgotten before anyone hears of the end, so no listener can resume a finished request;
+      host._resume._forget();
+      // and answered now: a cancel() in flight must not fail because a listener then disconnects.
+      for (const waiter of [...this._cancelWaiters]) waiter();
+    } else this._keep(false);
+    this._sink?.push({ type: 'response', payload: p });
+    if (terminal) this._detachSink();
+    const steps = store._state.steps;
+    host._emit('response', p);
+    // A listener that started another request (or reset()) replaced the steps: those are not this response's.
+    if (store._state.steps === steps) this._emitSteps(before);
+    store._schedule();
+    if (!terminal) return;
+    // A listener may already have ended the session (disconnect(), or connect() for another request):
+    // its link is gone then, and the link state is not this request's any more. A session not ended
+    // is the client's (every path that ends one lets go of it).
+    if (this._phase !== 'ended') {
+      host._release(this);
+      // (Its stream() consumer was ended above; one a listener attached since then fails.)
+      this._end(new ModelRiverError('not_connected', 'the request has ended'), 'request finished');
+      if (store._state.connectionState !== 'disconnected') {
+        host._emit('disconnected', 'completed', store._setConnection('disconnected', 'completed'));
+      }
+      store._flush();
+    }
+    // Owed either way: the app hears of every failed request once.
+    if (p.status === 'error') {
+      host._emit('error', new ModelRiverError(p.error?.code ?? 'request_failed', p.error?.message ?? 'the request failed', { details: { response: p } }));
+    }
+  }
 
-/** A failure that stops the request. `permanent`: retrying can never help, so the persisted request goes too. */
-export function failSession(c: ModelRiverClient, session: Session, code: ErrorCode | (string & {}), message: string, permanent: boolean): void {
-  if (session._ended) return;
-  const error = new ModelRiverError(code, message);
-  session._stopped = true;
-  endSession(c, session, error);
-  // Kept in memory so reconnect() can try again later unless retrying is pointless.
-  if (c._session === session) c._session = null;
-  if (permanent) {
-    c._store?.clear();
-    setResumable(c, null);
-  } else c._store?.flush();
-  c._apply({ type: 'failed', code, message, at: c._env.now() });
-  c._setConnection('error', code);
-  c._notifier.flush();
-  c._emit('error', error);
+  private _emitSteps(before: StreamState['steps']): void {
+    const steps = this._host._store._state.steps;
+    if (steps !== before) for (const step of steps) if (!before.includes(step)) this._host._emit('step', step);
+  }
 }

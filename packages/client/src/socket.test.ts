@@ -54,18 +54,18 @@ function setup(handlers: Partial<SocketHandlers> = {}, heartbeatIntervalMs = 1_0
     transitions: [] as LinkTransition[],
   };
   const socket = new Socket({
-    url: 'ws://127.0.0.1:9/socket',
-    token: 'tok/en+1',
+    _url: 'ws://127.0.0.1:9/socket',
+    _token: 'tok/en+1',
     WebSocket: ScriptedWebSocket,
     timers,
-    heartbeatIntervalMs,
+    _heartbeatIntervalMs: heartbeatIntervalMs,
     maxFrameBytes: 1_000,
-    handlers: {
-      onOpen: () => events.opened++,
-      onClose: (i) => events.closes.push(i),
-      onFrame: (f) => events.frames.push(f),
-      onProtocolError: (i) => events.protocolErrors.push(i),
-      onStateChange: (t) => events.transitions.push(t),
+    _handlers: {
+      _onOpen: () => events.opened++,
+      _onClose: (i) => events.closes.push(i),
+      _onFrame: (f) => events.frames.push(f),
+      _onProtocolError: (i) => events.protocolErrors.push(i),
+      _onStateChange: (t) => events.transitions.push(t),
       ...handlers,
     },
   });
@@ -91,7 +91,7 @@ describe('socketUrl', () => {
     expect(socketUrl('wss://h/socket/', 't')).toBe('wss://h/socket/websocket?token=t&vsn=2.0.0');
     expect(socketUrl('wss://h/socket?region=eu', 't')).toBe('wss://h/socket/websocket?region=eu&token=t&vsn=2.0.0');
   });
-  it('adds /socket/websocket to a bare host, as today\'s client did', () => {
+  it('adds /socket/websocket to a bare host, as the hosted SDK did', () => {
     expect(socketUrl('wss://api.modelriver.com', 't')).toBe('wss://api.modelriver.com/socket/websocket?token=t&vsn=2.0.0');
   });
 });
@@ -100,9 +100,9 @@ describe('Socket', () => {
   it('connects to the built URL and reports connecting then open', () => {
     const { ws, events, socket } = setup();
     expect(ws.url).toBe('ws://127.0.0.1:9/socket/websocket?token=tok%2Fen%2B1&vsn=2.0.0');
-    expect(socket.isOpen).toBe(false);
+    expect(socket._isOpen).toBe(false);
     ws.open();
-    expect(socket.isOpen).toBe(true);
+    expect(socket._isOpen).toBe(true);
     expect(events.opened).toBe(1);
     expect(events.transitions.map((t) => `${t.previous}>${t.current}:${t.reason}`)).toEqual(['idle>connecting:connect', 'connecting>open:open']);
   });
@@ -112,7 +112,7 @@ describe('Socket', () => {
     ws.open();
     ws.message('["1",null,"ai_response:p:c","tokens",{"seq":1,"delta":"x"}]');
     expect(events.frames).toEqual([['1', null, 'ai_response:p:c', 'tokens', { seq: 1, delta: 'x' }]]);
-    const refs = new Set([socket.makeRef(), socket.makeRef(), socket.makeRef()]);
+    const refs = new Set([socket._makeRef(), socket._makeRef(), socket._makeRef()]);
     expect(refs.size).toBe(3);
   });
 
@@ -122,7 +122,7 @@ describe('Socket', () => {
     ws.message('not json');
     ws.message('x'.repeat(2_000));
     expect(events.protocolErrors.map((e) => e.code)).toEqual(['malformed_frame', 'frame_too_large']);
-    expect(socket.isOpen).toBe(true);
+    expect(socket._isOpen).toBe(true);
     expect(ws.closedWith).toBeNull();
   });
 
@@ -163,7 +163,7 @@ describe('Socket', () => {
     expect(ws.closedWith).toEqual({ code: HEARTBEAT_TIMEOUT_CLOSE_CODE, reason: 'heartbeat timeout' });
     expect(ws.sent.length).toBe(sentBefore);
     expect(events.closes).toEqual([
-      { code: 4000, reason: 'heartbeat timeout', clean: false, opened: true, cause: 'heartbeat_timeout', httpStatus: null },
+      { code: 4000, reason: 'heartbeat timeout', clean: false, opened: true, cause: 'heartbeat_timeout', _httpStatus: null },
     ]);
     expect(socket.state).toBe('closed');
     // The dead socket's late events reach nobody.
@@ -177,7 +177,7 @@ describe('Socket', () => {
     const { ws, events } = setup();
     ws.onerror?.({ message: 'Unexpected server response: 403' });
     ws.serverClose(1006, false);
-    expect(events.closes).toEqual([{ code: 1006, reason: '', clean: false, opened: false, cause: 'refused', httpStatus: 403 }]);
+    expect(events.closes).toEqual([{ code: 1006, reason: '', clean: false, opened: false, cause: 'refused', _httpStatus: 403 }]);
   });
 
   it('tells a lost link from a server close', () => {
@@ -205,10 +205,10 @@ describe('Socket', () => {
   it('never lets a throwing handler escape', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const { ws } = setup({
-      onOpen: () => {
+      _onOpen: () => {
         throw new Error('boom');
       },
-      onFrame: () => {
+      _onFrame: () => {
         throw new Error('boom');
       },
     });
@@ -224,7 +224,7 @@ describe('Socket', () => {
         throw new SyntaxError('Invalid URL');
       }
     } as unknown as typeof ScriptedWebSocket;
-    const socket = new Socket({ url: 'nope', token: 't', WebSocket: Throwing, timers, maxFrameBytes: 10, handlers: {} });
+    const socket = new Socket({ _url: 'nope', _token: 't', WebSocket: Throwing, timers, maxFrameBytes: 10, _handlers: {} });
     expect(() => socket.connect()).toThrowError(expect.objectContaining({ code: 'invalid_options' }));
   });
 });

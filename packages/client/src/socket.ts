@@ -5,7 +5,7 @@
  * never reach the client.
  */
 import { ModelRiverError, reportListenerError, safeCall } from './errors.js';
-import { PHOENIX_TOPIC, PROTOCOL_VSN, PhoenixEvent } from './protocol.js';
+import { PHOENIX_TOPIC, PROTOCOL_VSN } from './protocol.js';
 import type { Frame } from './protocol.js';
 import { readFrame } from './serializer.js';
 import type { ProtocolErrorInfo, Timers, WebSocketConstructor, WebSocketLike } from './types.js';
@@ -19,7 +19,7 @@ export const HEARTBEAT_TIMEOUT_CLOSE_CODE = 4000;
 /** Life of one link. `idle` before `connect()`; `closed` is final. */
 export type LinkState = 'idle' | 'connecting' | 'open' | 'closed';
 
-/** Why a link changed state. */
+/** Why a link changed state. The code passes the values as literals (checked against this type), so the object stays out of bundles. */
 export const LinkReason = {
   connect: 'connect',
   open: 'open',
@@ -55,28 +55,28 @@ export interface LinkClose {
    * not): 0 when it says no HTTP answer came at all (connection refused, reset or timed out, as
    * XHR's status 0), null when it does not tell.
    */
-  httpStatus: number | null;
+  _httpStatus: number | null;
 }
 
 /** Callbacks of a {@link Socket}. Exceptions thrown by them are caught and reported. */
 export interface SocketHandlers {
-  onOpen?: () => void;
-  onClose?: (info: LinkClose) => void;
-  onFrame?: (frame: Frame) => void;
-  onProtocolError?: (info: ProtocolErrorInfo) => void;
-  onStateChange?: (transition: LinkTransition) => void;
+  _onOpen?: () => void;
+  _onClose?: (info: LinkClose) => void;
+  _onFrame?: (frame: Frame) => void;
+  _onProtocolError?: (info: ProtocolErrorInfo) => void;
+  _onStateChange?: (transition: LinkTransition) => void;
 }
 
 /** Options of {@link Socket}. */
 export interface SocketOptions {
   /** The `websocket_url`, e.g. `ws://127.0.0.1:4000/socket`. */
-  url: string;
-  token: string;
+  _url: string;
+  _token: string;
   WebSocket: WebSocketConstructor;
   timers: Timers;
-  heartbeatIntervalMs?: number;
+  _heartbeatIntervalMs?: number;
   maxFrameBytes: number;
-  handlers: SocketHandlers;
+  _handlers: SocketHandlers;
 }
 
 /**
@@ -128,8 +128,8 @@ const noop = (): void => {};
  * @example
  * ```ts
  * const socket = new Socket({
- *   url: 'ws://127.0.0.1:4000/socket', token: wsToken, WebSocket: WS, timers, maxFrameBytes: 4 << 20,
- *   handlers: { onOpen: () => socket.send([socket.makeRef(), socket.makeRef(), topic, 'phx_join', {}]), onFrame: console.log },
+ *   _url: 'ws://127.0.0.1:4000/socket', _token: wsToken, WebSocket: WS, timers, maxFrameBytes: 4 << 20,
+ *   _handlers: { _onOpen: () => socket.send([socket._makeRef(), socket._makeRef(), topic, 'phx_join', {}]), _onFrame: console.log },
  * });
  * socket.connect();
  * ```
@@ -161,12 +161,12 @@ export class Socket {
   }
 
   /** Whether frames can be sent now. */
-  get isOpen(): boolean {
+  get _isOpen(): boolean {
     return this._state === 'open' && this._ws?.readyState === OPEN;
   }
 
   /** A new ref, unique on this link. */
-  makeRef(): string {
+  _makeRef(): string {
     return String(++this._ref);
   }
 
@@ -179,17 +179,17 @@ export class Socket {
     const o = this._o;
     let ws: WebSocketLike;
     try {
-      ws = new o.WebSocket(socketUrl(o.url, o.token));
+      ws = new o.WebSocket(socketUrl(o._url, o._token));
     } catch (error) {
-      this._to('closed', LinkReason.refused);
-      throw new ModelRiverError('invalid_options', `bad websocketUrl "${o.url}": pass ws:// or wss://`, { cause: error });
+      this._to('closed', 'refused');
+      throw new ModelRiverError('invalid_options', `bad websocketUrl "${o._url}": pass ws:// or wss://`, { cause: error });
     }
     this._ws = ws;
     ws.onopen = () => {
       this._opened = true;
-      this._to('open', LinkReason.open);
+      this._to('open', 'open');
       this._beat();
-      safeCall(o.handlers.onOpen);
+      safeCall(o._handlers._onOpen);
     };
     const node = ws as WebSocketLike & { on?: (event: 'message', fn: (data: unknown, isBinary: boolean) => void) => void; binaryType?: string };
     // Node's `ws`: its own 'message' event skips the MessageEvent that `onmessage` wraps every
@@ -202,12 +202,12 @@ export class Socket {
       this._err = event as Socket['_err'];
     };
     ws.onclose = (event) => this._closed(event);
-    this._to('connecting', LinkReason.connect);
+    this._to('connecting', 'connect');
   }
 
   /** Writes a frame. Returns false when the link is not open (nothing is sent). */
   send(frame: Frame): boolean {
-    if (!this.isOpen) return false;
+    if (!this._isOpen) return false;
     try {
       (this._ws as WebSocketLike).send(JSON.stringify(frame));
       return true;
@@ -216,23 +216,23 @@ export class Socket {
     }
   }
 
-  /** Closes the link cleanly. No `onClose` follows: the caller knows. */
+  /** Closes the link cleanly. No `_onClose` follows: the caller knows. */
   close(code = 1000, reason = 'client closed'): void {
     if (this._state === 'closed') return;
     this._teardown(code, reason);
-    this._to('closed', LinkReason.closedByClient);
+    this._to('closed', 'closed_by_client');
   }
 
   /** The per-frame hot path: one decode, then a direct call (no closure, one try/catch). */
   private _message(data: unknown): void {
     if (this._state !== 'open') return;
-    const h = this._o.handlers;
+    const h = this._o._handlers;
     const frame = readFrame(data, this._o.maxFrameBytes);
     try {
-      if (!Array.isArray(frame)) h.onProtocolError?.(frame);
-      else if (frame[2] !== PHOENIX_TOPIC) h.onFrame?.(frame);
+      if (!Array.isArray(frame)) h._onProtocolError?.(frame);
+      else if (frame[2] !== PHOENIX_TOPIC) h._onFrame?.(frame);
       // Socket-level traffic: only heartbeat replies are expected here.
-      else if (frame[3] === PhoenixEvent.reply && frame[1] !== null && frame[1] === this._hb) this._hb = null;
+      else if (frame[3] === 'phx_reply' && frame[1] !== null && frame[1] === this._hb) this._hb = null;
     } catch (error) {
       reportListenerError(error);
     }
@@ -249,41 +249,41 @@ export class Socket {
     // 1000/1001 with a close frame is an orderly close; 1006 and other failure codes are not.
     const clean = opened && event?.wasClean !== false && (code === 1000 || code === 1001);
     const cause = !opened
-      ? LinkReason.refused
+      ? 'refused'
       : clean || (event?.wasClean === true && code !== 1006)
-        ? LinkReason.closedByServer
-        : LinkReason.lost;
+        ? 'closed_by_server'
+        : 'lost';
     this._teardown(null, '');
     this._to('closed', cause);
     const message = err?.message ?? err?.error?.message;
     // A failure `ws` explains without a status got no HTTP answer: 0, as XHR reports a network error.
     const httpStatus = status ? Number(status[1]) : !opened && typeof message === 'string' ? 0 : null;
-    safeCall(this._o.handlers.onClose, { code, reason, clean, opened, cause, httpStatus });
+    safeCall(this._o._handlers._onClose, { code, reason, clean, opened, cause, _httpStatus: httpStatus });
   }
 
   private _beat(): void {
-    const interval = this._o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const interval = this._o._heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     if (!(interval > 0 && interval < Infinity)) return;
     this._hbTimer = this._o.timers.setTimeout(() => {
       this._hbTimer = null;
       if (this._state !== 'open') return;
       if (this._hb === null) {
-        this._hb = this.makeRef();
-        this.send([null, this._hb, PHOENIX_TOPIC, PhoenixEvent.heartbeat, {}]);
+        this._hb = this._makeRef();
+        this.send([null, this._hb, PHOENIX_TOPIC, 'heartbeat', {}]);
         this._beat();
         return;
       }
       const reason = 'heartbeat timeout';
       this._teardown(HEARTBEAT_TIMEOUT_CLOSE_CODE, reason);
-      this._to('closed', LinkReason.heartbeatTimeout);
+      this._to('closed', 'heartbeat_timeout');
       // A dead link may never complete the close handshake, so the close is reported now.
-      safeCall(this._o.handlers.onClose, {
+      safeCall(this._o._handlers._onClose, {
         code: HEARTBEAT_TIMEOUT_CLOSE_CODE,
         reason,
         clean: false,
         opened: true,
-        cause: LinkReason.heartbeatTimeout,
-        httpStatus: null,
+        cause: 'heartbeat_timeout',
+        _httpStatus: null,
       });
     }, interval);
   }
@@ -310,6 +310,6 @@ export class Socket {
     const previous = this._state;
     if (previous === next) return;
     this._state = next;
-    safeCall(this._o.handlers.onStateChange, { previous, current: next, reason });
+    safeCall(this._o._handlers._onStateChange, { previous, current: next, reason });
   }
 }

@@ -137,7 +137,7 @@ describe('RequestStore: load and save', () => {
     expect(storage.getItem(KEY)).toBeNull();
   });
 
-  it("reads today's client's record without ever returning its spent wsToken", () => {
+  it("reads the hosted SDK's record without ever returning its spent wsToken", () => {
     const storage = createMemoryStorage();
     storage.setItem(
       KEY,
@@ -152,7 +152,7 @@ describe('RequestStore: load and save', () => {
     expect(store.load()).toEqual(loaded);
   });
 
-  it("drops an expired record of today's client", () => {
+  it("drops an expired record of the hosted SDK", () => {
     const storage = createMemoryStorage();
     storage.setItem(KEY, JSON.stringify({ channelId: 'c9', wsToken: 't', timestamp: 1 }));
     expect(make(storage, 5_000).load()).toBeNull();
@@ -179,8 +179,8 @@ describe('RequestStore: load and save', () => {
     const store = make(throwing());
     expect(() => {
       store.save(request());
-      store.saveSoon(request());
-      store.flush();
+      store._saveSoon(request());
+      store._flush();
       expect(store.load()).toBeNull();
       store.clear();
     }).not.toThrow();
@@ -202,37 +202,37 @@ describe('RequestStore: throttled saves', () => {
       now: () => Date.now(),
       maxAgeMs: Number.POSITIVE_INFINITY,
       timers,
-      ...(throttleMs === undefined ? {} : { throttleMs }),
+      ...(throttleMs === undefined ? {} : { _throttleMs: throttleMs }),
     });
   const textOf = (raw: string | undefined): string => (JSON.parse(raw ?? '{}') as { text: string }).text;
 
   it('writes at most once per 250 ms by default, and the latest value wins', () => {
     const storage = recording();
     const store = make(storage);
-    store.saveSoon(request({ text: 'a' }));
+    store._saveSoon(request({ text: 'a' }));
     expect(storage.writes.map(textOf)).toEqual(['a']);
-    for (const t of ['ab', 'abc', 'abcd']) store.saveSoon(request({ text: t }));
+    for (const t of ['ab', 'abc', 'abcd']) store._saveSoon(request({ text: t }));
     expect(storage.writes).toHaveLength(1);
     vi.advanceTimersByTime(249);
     expect(storage.writes).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(storage.writes.map(textOf)).toEqual(['a', 'abcd']);
     // Still cooling down after that write.
-    store.saveSoon(request({ text: 'abcde' }));
+    store._saveSoon(request({ text: 'abcde' }));
     expect(storage.writes).toHaveLength(2);
     vi.advanceTimersByTime(250);
     expect(storage.writes.map(textOf)).toEqual(['a', 'abcd', 'abcde']);
     // Quiet for a whole interval: the next save is written at once.
     vi.advanceTimersByTime(250);
-    store.saveSoon(request({ text: 'x' }));
+    store._saveSoon(request({ text: 'x' }));
     expect(storage.writes.map(textOf).at(-1)).toBe('x');
   });
 
   it('honours throttleMs', () => {
     const storage = recording();
     const store = make(storage, 1_000);
-    store.saveSoon(request({ text: 'a' }));
-    store.saveSoon(request({ text: 'b' }));
+    store._saveSoon(request({ text: 'a' }));
+    store._saveSoon(request({ text: 'b' }));
     vi.advanceTimersByTime(999);
     expect(storage.writes).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -242,21 +242,21 @@ describe('RequestStore: throttled saves', () => {
   it('flush writes the pending value now, once', () => {
     const storage = recording();
     const store = make(storage);
-    store.saveSoon(request({ text: 'a' }));
-    store.saveSoon(request({ text: 'ab' }));
-    store.flush();
+    store._saveSoon(request({ text: 'a' }));
+    store._saveSoon(request({ text: 'ab' }));
+    store._flush();
     expect(storage.writes.map(textOf)).toEqual(['a', 'ab']);
     vi.advanceTimersByTime(1_000);
     expect(storage.writes).toHaveLength(2);
-    store.flush();
+    store._flush();
     expect(storage.writes).toHaveLength(2);
   });
 
   it('save writes now and supersedes a pending throttled value', () => {
     const storage = recording();
     const store = make(storage);
-    store.saveSoon(request({ text: 'a' }));
-    store.saveSoon(request({ text: 'stale' }));
+    store._saveSoon(request({ text: 'a' }));
+    store._saveSoon(request({ text: 'stale' }));
     store.save(request({ text: 'fresh' }));
     vi.advanceTimersByTime(1_000);
     expect(storage.writes.map(textOf)).toEqual(['a', 'fresh']);
@@ -265,8 +265,8 @@ describe('RequestStore: throttled saves', () => {
   it('clear cancels a pending throttled write', () => {
     const storage = recording();
     const store = make(storage);
-    store.saveSoon(request({ text: 'a' }));
-    store.saveSoon(request({ text: 'ab' }));
+    store._saveSoon(request({ text: 'a' }));
+    store._saveSoon(request({ text: 'ab' }));
     store.clear();
     vi.advanceTimersByTime(1_000);
     expect(storage.writes).toHaveLength(1);

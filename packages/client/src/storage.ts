@@ -131,12 +131,19 @@ function readCurrent(v: Dict): PersistedRequest | null {
             typeof c.complete === 'boolean',
         )));
   if (!valid) return null;
-  const request: PersistedRequest = { channelId, resumeToken, lastSeq, text, savedAt } as PersistedRequest;
-  if (websocketUrl !== undefined) request.websocketUrl = websocketUrl as string;
-  if (websocketChannel !== undefined) request.websocketChannel = websocketChannel as string;
-  // JSON drops `arguments: undefined`; put the key back so the state has its usual shape.
-  if (toolCalls !== undefined) request.toolCalls = (toolCalls as ToolCallState[]).map((c) => ({ ...c, arguments: c.arguments }));
-  return request;
+  // An absent optional field comes back as an undefined one: JSON leaves it out again, and no
+  // reader tells the two apart.
+  return {
+    channelId,
+    websocketUrl,
+    websocketChannel,
+    resumeToken,
+    lastSeq,
+    text,
+    savedAt,
+    // JSON drops `arguments: undefined`; put the key back so the state has its usual shape.
+    toolCalls: (toolCalls as ToolCallState[] | undefined)?.map((c) => ({ ...c, arguments: c.arguments })),
+  } as PersistedRequest;
 }
 
 /**
@@ -147,27 +154,32 @@ function readCurrent(v: Dict): PersistedRequest | null {
 function readLegacy(v: Dict): PersistedRequest | null {
   const { channelId, timestamp, websocketUrl, websocketChannel } = v;
   if (!nonEmpty(channelId) || !Number.isFinite(timestamp)) return null;
-  const request: PersistedRequest = { channelId, resumeToken: null, lastSeq: 0, text: '', savedAt: timestamp as number };
-  // The hosted SDK stored `undefined` (dropped by JSON) or, from some callers, null.
-  if (isString(websocketUrl)) request.websocketUrl = websocketUrl;
-  if (isString(websocketChannel)) request.websocketChannel = websocketChannel;
-  return request;
+  return {
+    channelId,
+    // The hosted SDK stored `undefined` (dropped by JSON) or, from some callers, null.
+    websocketUrl: isString(websocketUrl) ? websocketUrl : undefined,
+    websocketChannel: isString(websocketChannel) ? websocketChannel : undefined,
+    resumeToken: null,
+    lastSeq: 0,
+    text: '',
+    savedAt: timestamp as number,
+  };
 }
 
 /**
  * The active request in a `KeyValueStorage`, under `${prefix}active_request`.
  *
- * `saveSoon()` throttles writes (one per `throttleMs`, the latest value wins) so
+ * `_saveSoon()` throttles writes (one per `_throttleMs`, the latest value wins) so
  * a fast token stream does not serialise its whole text on every token; it also
  * takes a function that builds the record, called only when a write happens.
- * Call `flush()` before the page may go away (disconnect, `pagehide`).
+ * Call `_flush()` before the page may go away (disconnect, `pagehide`).
  *
  * @example
  * ```ts
  * const store = new RequestStore({ storage: createMemoryStorage(), prefix: 'modelriver_',
  *   now: Date.now, maxAgeMs: 300_000, timers: { setTimeout, clearTimeout } });
- * store.saveSoon({ channelId: 'c1', resumeToken: 'r1', lastSeq: 12, text: 'Hello', savedAt: Date.now() });
- * store.flush();
+ * store._saveSoon({ channelId: 'c1', resumeToken: 'r1', lastSeq: 12, text: 'Hello', savedAt: Date.now() });
+ * store._flush();
  * store.load()?.text; // 'Hello'
  * ```
  */
@@ -177,10 +189,10 @@ export class RequestStore {
     now: () => number;
     maxAgeMs: number;
     timers: Timers;
-    throttleMs?: number;
+    _throttleMs?: number;
   };
   declare private _key: string;
-  /** The latest value given to `saveSoon()` and not yet written. */
+  /** The latest value given to `_saveSoon()` and not yet written. */
   declare private _pending: PersistedRequest | (() => PersistedRequest) | null;
   /** The write throttle: the interval notifier's leading and trailing delivery. */
   declare private _throttle: Notifier;
@@ -192,7 +204,7 @@ export class RequestStore {
     maxAgeMs: number;
     timers: Timers;
     /** Default 250. */
-    throttleMs?: number;
+    _throttleMs?: number;
   }) {
     this._o = options;
     this._key = `${options.prefix}${ACTIVE_REQUEST_KEY}`;
@@ -236,7 +248,7 @@ export class RequestStore {
   /** Writes `request` now (and drops any throttled value, which is older). */
   save(request: PersistedRequest): void {
     this._pending = null;
-    this._throttle.flush();
+    this._throttle._flush();
     this._write(request);
   }
 
@@ -245,26 +257,26 @@ export class RequestStore {
    * else keeps it and writes the latest such value when that interval ends.
    * A function is called for the record only when it is written.
    */
-  saveSoon(request: PersistedRequest | (() => PersistedRequest)): void {
+  _saveSoon(request: PersistedRequest | (() => PersistedRequest)): void {
     this._pending = request;
-    this._throttle.schedule();
+    this._throttle._schedule();
   }
 
   /** Writes the throttled value, if any, now. */
-  flush(): void {
-    this._throttle.flush();
+  _flush(): void {
+    this._throttle._flush();
   }
 
   /** Removes the record and cancels a throttled write. */
   clear(): void {
     this._pending = null;
-    this._throttle.dispose();
+    this._throttle._dispose();
     this._restart();
     this._remove();
   }
 
   private _restart(): void {
-    this._throttle = createNotifier({ intervalMs: this._o.throttleMs ?? DEFAULT_THROTTLE_MS }, this._o, () => {
+    this._throttle = createNotifier({ intervalMs: this._o._throttleMs ?? DEFAULT_THROTTLE_MS }, this._o, () => {
       const pending = this._pending;
       this._pending = null;
       if (pending !== null) this._write(typeof pending === 'function' ? pending() : pending);

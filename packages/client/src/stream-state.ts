@@ -42,7 +42,10 @@ export type StreamAction =
   | { type: 'pending'; hasPendingRequest: boolean }
   | { type: 'reset' };
 
-/** Step ids and names, as today's client reports them. */
+/**
+ * Step ids and names, as the hosted SDK reports them. This module writes the ids as literals, so
+ * a bundle that does not import this object leaves it out.
+ */
 export const StepId = {
   queue: 'queue',
   process: 'process',
@@ -192,15 +195,15 @@ function respondSteps(d: StreamState, p: ResponsePayload): void {
   const duration = p.meta?.duration_ms;
   mapSteps(d, (s) => {
     switch (s.id) {
-      case StepId.queue:
+      case 'queue':
         return s.status === 'pending' ? patchStep(s, 'success') : s;
-      case StepId.process:
+      case 'process':
         return s.status === 'success' ? s : patchStep(s, 'success', Number.isFinite(duration) ? { duration: duration as number } : undefined);
-      case StepId.receive:
-      case StepId.complete:
+      case 'receive':
+      case 'complete':
         // ai_generated: the model is done; the app's backend now processes the result and calls back.
         return ai ? s : patchStep(s, 'success');
-      case StepId.backend:
+      case 'backend':
         return patchStep(s, ai ? 'pending' : 'success', {
           name: ai ? BACKEND_WAITING : p.status === 'completed' ? BACKEND_DONE : 'No backend processing needed',
         });
@@ -209,8 +212,8 @@ function respondSteps(d: StreamState, p: ResponsePayload): void {
     }
   });
   // Event-driven workflows get a `backend` step (only a started request has steps).
-  if ((ai || p.status === 'completed') && d.steps.length > 0 && !d.steps.some((s) => s.id === StepId.backend)) {
-    d.steps = [...d.steps, { id: StepId.backend, name: ai ? BACKEND_WAITING : BACKEND_DONE, status: ai ? 'pending' : 'success' }];
+  if ((ai || p.status === 'completed') && d.steps.length > 0 && !d.steps.some((s) => s.id === 'backend')) {
+    d.steps = [...d.steps, { id: 'backend', name: ai ? BACKEND_WAITING : BACKEND_DONE, status: ai ? 'pending' : 'success' }];
   }
 }
 
@@ -469,7 +472,7 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
         text,
         toolCalls,
         steps: ['Queueing request', 'Processing AI request', 'Waiting for response', 'Response received'].map(
-          (name, i): WorkflowStep => ({ id: [StepId.queue, StepId.process, StepId.receive, StepId.complete][i] as string, name, status: 'pending' }),
+          (name, i): WorkflowStep => ({ id: ['queue', 'process', 'receive', 'complete'][i] as string, name, status: 'pending' }),
         ),
         lastSeq: r !== undefined && Number.isSafeInteger(r.lastSeq) && r.lastSeq > 0 ? r.lastSeq : 0,
       });
@@ -492,7 +495,7 @@ export function applyAction(d: StreamState, action: StreamAction): boolean {
       return (
         !terminal &&
         mapSteps(d, (s) =>
-          s.id === StepId.queue && s.status === 'pending'
+          s.id === 'queue' && s.status === 'pending'
             ? patchStep(s, 'success', startedAt === null ? undefined : { duration: Math.max(0, action.at - startedAt) })
             : s,
         )

@@ -3,7 +3,7 @@
  * so every link presents one never presented before: the `ws_token` from
  * `connect()`, then the latest join's `resume_token`, else the app's `getToken`,
  * else the backend's reconnect endpoint (`apiBaseUrl`). A token is spent the
- * moment an upgrade with it is accepted (connection.ts).
+ * moment an upgrade with it is accepted (reconnect-loop.ts).
  *
  * Private fields start with `_` so the published build can mangle them.
  */

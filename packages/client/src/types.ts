@@ -1,6 +1,6 @@
 /**
  * Public types of the client: its options, its state snapshot and its event map.
- * The names of today's `@modelriver/client` (ModelRiverClientOptions, ConnectOptions,
+ * The names of the hosted SDK's `@modelriver/client` (ModelRiverClientOptions, ConnectOptions,
  * AIResponse, WorkflowStep, ModelRiverState, ModelRiverEventMap) are kept and widened.
  */
 import type {
@@ -15,7 +15,7 @@ import type {
 /** The final (or `ai_generated`) response as received on the wire. */
 export type AIResponse = ResponsePayload;
 
-/** Link state. `reconnecting` is new; the other four are today's. */
+/** Link state. `reconnecting` is new; the other four are the hosted SDK's. */
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'error';
 
 /**
@@ -34,7 +34,7 @@ export type StreamStatus =
 
 export type WorkflowStepStatus = 'pending' | 'success' | 'error';
 
-/** A progress step, as today's client reports them (`queue`, `process`, `receive`, `complete`, `backend`). */
+/** A progress step, as the hosted SDK reports them (`queue`, `process`, `receive`, `complete`, `backend`). */
 export interface WorkflowStep {
   id: string;
   name: string;
@@ -101,7 +101,7 @@ export interface StreamState {
    * starts with `{` or `[` streams, the object parsed from it so far (a new object when it changed).
    */
   data: unknown;
-  /** Human-readable error message (today's field). */
+  /** Human-readable error message (the hosted SDK's field). */
   error: string | null;
   /** Stable code of `error`, e.g. `invalid_structured_output`, `unauthorized`. */
   errorCode: string | null;
@@ -111,7 +111,7 @@ export interface StreamState {
   metrics: StreamMetrics;
 }
 
-/** Today's name for the snapshot. */
+/** The hosted SDK's name for the snapshot. */
 export type ModelRiverState = StreamState;
 
 /** What the backend got from `POST /v1/ai/async`, in camelCase. */

@@ -6,8 +6,8 @@ import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { FakeGateway } from '@modelriver/test-utils';
 import type { FakeChannel, FakeConnection, FakeGatewayOptions } from '@modelriver/test-utils';
-import { ModelRiverClient } from '../src/client.js';
-import type { ModelRiverClientOptions, ModelRiverEventMap, ModelRiverEventType, StreamState } from '../src/types.js';
+import { ModelRiverClient } from '../src/index.js';
+import type { ModelRiverClientOptions, ModelRiverEventMap, ModelRiverEventType, StreamState } from '../src/index.js';
 
 const gateways: FakeGateway[] = [];
 const clients: ModelRiverClient[] = [];

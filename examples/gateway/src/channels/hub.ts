@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { channelTopic, type Frame, type JoinErrorReason } from '@modelriver/client';
 import { Channel, type ChannelHost } from './channel.js';
 import { Connection, type DeliveryLimits } from './connection.js';
+import { LISTENER_TOPIC_PREFIX, listenerTopic, type ListenerRegistry } from './listeners.js';
 import { ChannelHubError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
 import { DEFAULT_MAX_TOKENS_PER_TOPIC, TokenStore } from './tokens.js';
@@ -99,6 +100,7 @@ class Hub implements ChannelHub, ChannelHost {
   private readonly limits: DeliveryLimits;
   private readonly options: ChannelHubOptions;
   private readonly timers: IntervalTimers;
+  private readonly listeners: ListenerRegistry | undefined;
 
   private readonly tokens: TokenStore;
   private readonly channels = new Map<string, Channel>();
@@ -125,6 +127,7 @@ class Hub implements ChannelHub, ChannelHost {
     }
     this.options = options;
     this.projectId = options.projectId;
+    this.listeners = options.listeners;
     const now = options.now ?? (() => Date.now());
     if (typeof now !== 'function') throw new ChannelHubError('invalid_option', 'now must be a function');
     this.now = now;
@@ -234,6 +237,7 @@ class Hub implements ChannelHub, ChannelHost {
     this.channels.clear();
     this.finishedQueue = [];
     this.tokens.clear();
+    this.listeners?.close();
     const closing: Promise<void>[] = [];
     for (const ws of this.connections.keys()) {
       if (ws.readyState === CLOSED) continue;
@@ -293,6 +297,10 @@ class Hub implements ChannelHub, ChannelHost {
     const vsn = params.get('vsn');
     if (vsn !== null && vsn !== '2.0.0') return reject(socket, 400, 'unsupported vsn: only 2.0.0 is spoken here');
     const token = params.get('token');
+    // A CLI listener authenticates with its API key in a header, never in the URL (URLs get logged).
+    if (token === null && this.listeners !== undefined && req.headers.authorization !== undefined) {
+      return this.upgradeListener(req, socket, head, this.listeners);
+    }
     if (token === null || !this.tokens.isValid(token)) return reject(socket, 403);
     // The token is used up only once ws accepts the handshake (synchronously, in this callback),
     // so a malformed upgrade request does not burn it.
@@ -304,6 +312,13 @@ class Hub implements ChannelHub, ChannelHost {
       }
       this.accept(ws, topic);
     });
+  }
+
+  private upgradeListener(req: IncomingMessage, socket: Duplex, head: Buffer, listeners: ListenerRegistry): void {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const projectId = match?.[1] === undefined ? undefined : listeners.authenticate(match[1]);
+    if (projectId === undefined) return reject(socket, 401, 'Unauthorized: wrong or missing API key');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, listenerTopic(projectId)));
   }
 
   private accept(ws: WebSocket, topic: string): void {
@@ -318,6 +333,7 @@ class Hub implements ChannelHub, ChannelHost {
     if (connection === undefined) return;
     this.connections.delete(ws);
     this.leave(connection);
+    if (isListener(connection)) this.listeners?.leave(connection);
   }
 
   // ---- frames -------------------------------------------------------------------------------
@@ -344,6 +360,10 @@ class Hub implements ChannelHub, ChannelHost {
       connection.send(replyFrame(null, ref, topic, 'ok', {}));
       return;
     }
+    if (isListener(connection)) {
+      this.routeListener(connection, joinRef, ref, topic, event, payload);
+      return;
+    }
     if (event === 'phx_join') {
       this.join(connection, joinRef, ref, topic, payload);
       return;
@@ -366,6 +386,21 @@ class Hub implements ChannelHub, ChannelHost {
       return;
     }
     connection.send(replyFrame(joinRef, ref, topic, 'error', { reason: 'unknown_event' }));
+  }
+
+  /** Frames of a listener socket: the same join allowance as channel sockets, then the registry. */
+  private routeListener(connection: Connection, joinRef: string | null, ref: string | null, topic: string, event: string, payload: unknown): void {
+    const listeners = this.listeners as ListenerRegistry;
+    if (event === 'phx_join') {
+      if (!connection.joinRate.take(this.now())) {
+        this.rateLimitedJoins++;
+        connection.send(replyFrame(joinRef, ref, topic, 'error', { reason: JOIN_RATE_LIMITED }));
+        return;
+      }
+      listeners.join(connection, joinRef, ref, topic);
+      return;
+    }
+    listeners.receive(connection, joinRef, ref, topic, event, payload);
   }
 
   private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): void {
@@ -526,6 +561,11 @@ function reject(socket: Duplex, status: number, text: string = STATUS_CODES[stat
 }
 
 function ignore(): void {}
+
+/** Listener sockets are bound to `webhooks:{project_id}`; channel sockets to `ai_response:…`. */
+function isListener(connection: Connection): boolean {
+  return connection.topic.startsWith(LISTENER_TOPIC_PREFIX);
+}
 
 type NumericOption =
   | 'tokenTtlMs'

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { ServerEventMap, ServerEventName } from '@modelriver/client';
+import type { ListenerRegistry } from './listeners.js';
 
 export interface ChannelHubOptions {
   projectId: string;
@@ -47,6 +48,11 @@ export interface ChannelHubOptions {
   randomBytes?: (size: number) => Uint8Array;
   /** Told after every successful join, once its reply and replay have been written. */
   onJoin?: (info: JoinInfo) => void;
+  /**
+   * Serves CLI listeners (`webhooks:{project_id}`, authenticated by `Authorization: Bearer <key>`
+   * at the upgrade). Without it, an upgrade without a token is refused with 403 as before.
+   */
+  listeners?: ListenerRegistry;
   /** Told of exceptions thrown by hooks (`onCancel`, `onJoin`); they never reach the sockets. */
   onError?: (error: unknown) => void;
 }

@@ -129,7 +129,7 @@ export function createRoutes(deps: RoutesDeps): Routes {
       workflow,
       messages: input.messages,
       metadata: input.metadata,
-      webhookUrl: input.webhookUrl,
+      webhookUrl: input.webhookUrl ?? workflow.webhookUrl ?? null,
       events: input.events,
     };
   }
@@ -236,6 +236,7 @@ export function createRoutes(deps: RoutesDeps): Routes {
       structured_output: w.schema !== null,
       event: w.event,
       tools: w.tools.map((t) => t.name),
+      webhook_url: w.webhookUrl ?? null,
     }));
     return { status: 200, body: { workflows: list } };
   }

@@ -6,6 +6,7 @@
 import type { CallbackBody, ChatMessage, DeliveryMethod } from '@modelriver/node';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { isPlainObject, isUuid } from '../values.js';
+import { CLI_WEBHOOK_TARGET } from '../webhooks/types.js';
 
 /** A validated `POST /v1/ai(/async)` body. */
 export interface AiRequestInput {
@@ -63,14 +64,8 @@ export function parseAiRequest(raw: unknown): AiRequestInput {
   let webhookUrl: string | null = null;
   if (body['webhook_url'] !== undefined && body['webhook_url'] !== null) {
     if (typeof body['webhook_url'] !== 'string') throw invalid('webhook_url', 'must be a string');
-    let url: URL;
-    try {
-      url = new URL(body['webhook_url']);
-    } catch {
-      throw invalid('webhook_url', 'must be an absolute http(s) URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook_url', 'must be an absolute http(s) URL');
-    webhookUrl = url.toString();
+    webhookUrl = parseWebhookTarget(body['webhook_url']);
+    if (webhookUrl === null) throw invalid('webhook_url', `must be an absolute http(s) URL or "${CLI_WEBHOOK_TARGET}"`);
   }
 
   let deliveryMethod: DeliveryMethod = 'websocket';
@@ -91,6 +86,28 @@ export function parseAiRequest(raw: unknown): AiRequestInput {
   }
 
   return { workflow: body['workflow'], messages, metadata, webhookUrl, deliveryMethod, events };
+}
+
+/**
+ * A webhook target as given by a request or a workflow: an absolute http(s) URL (normalised), or
+ * `"cli"` for delivery through connected CLI listeners; null when it is neither.
+ *
+ * @example
+ * ```ts
+ * parseWebhookTarget('cli');                     // 'cli'
+ * parseWebhookTarget('https://example.com/hook'); // 'https://example.com/hook'
+ * parseWebhookTarget('ftp://x');                  // null
+ * ```
+ */
+export function parseWebhookTarget(value: string): string | null {
+  if (value === CLI_WEBHOOK_TARGET) return CLI_WEBHOOK_TARGET;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : null;
 }
 
 /**

@@ -5,7 +5,7 @@ import { BoundedOrder } from './bounded-order.js';
 import { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
 import { postWebhook, type PostWebhookOutcome } from './post.js';
 import { normaliseRetrySchedule, normaliseTimeout } from './schedule.js';
-import type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions } from './types.js';
+import { CLI_WEBHOOK_TARGET, type WebhookDelivery, type WebhookDispatcher, type WebhookDispatcherOptions } from './types.js';
 
 /** Options of {@link createWebhookDispatcher}: the seam's options plus local tuning. */
 export interface CreateWebhookDispatcherOptions extends WebhookDispatcherOptions {
@@ -120,6 +120,23 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
       };
     } catch (err) {
       return { ok: false, error: `signing failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (entry.delivery.url === CLI_WEBHOOK_TARGET) {
+      const projectId = entry.delivery.projectId;
+      if (options.cliTransport === undefined || projectId === undefined) return { ok: false, error: 'no cli listener connected' };
+      try {
+        return await options.cliTransport({
+          projectId,
+          deliveryId: entry.delivery.id,
+          channelId: entry.delivery.channelId,
+          payload: entry.payload,
+          headers,
+          timeoutMs,
+          signal: closing.signal,
+        });
+      } catch (err) {
+        return { ok: false, error: `cli transport failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
     }
     return postWebhook({
       fetch: options.fetch ?? globalThis.fetch,
@@ -252,6 +269,7 @@ function checkInput(url: unknown, channelId: unknown, body: unknown, bodyId: unk
   if (typeof bodyId !== 'string' || bodyId.length === 0) return 'body.id must be a non-empty string';
   if (typeof channelId !== 'string' || channelId.length === 0) return 'channelId must be a non-empty string';
   if (typeof url !== 'string') return 'url must be a string';
+  if (url === CLI_WEBHOOK_TARGET) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(url);

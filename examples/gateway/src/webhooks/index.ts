@@ -4,4 +4,5 @@ export { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
 export { DEFAULT_RETRY_SCHEDULE_MS, DEFAULT_WEBHOOK_TIMEOUT_MS, normaliseRetrySchedule, normaliseTimeout } from './schedule.js';
 export { postWebhook } from './post.js';
 export type { PostWebhookInput, PostWebhookOutcome } from './post.js';
-export type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions } from './types.js';
+export { CLI_WEBHOOK_TARGET } from './types.js';
+export type { CliTransportInput, CliTransportOutcome, WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions } from './types.js';

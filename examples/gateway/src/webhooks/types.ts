@@ -10,11 +10,36 @@ export interface WebhookDispatcherOptions {
   fetch?: typeof fetch;
   /** Epoch ms. */
   now?: () => number;
+  /**
+   * Carries attempts of deliveries whose url is {@link CLI_WEBHOOK_TARGET} ("deliver through
+   * connected CLIs") instead of an HTTP POST. Without it they fail like an unreachable endpoint.
+   */
+  cliTransport?: (input: CliTransportInput) => Promise<CliTransportOutcome>;
   /** Told of every attempt, for the request log. */
   onAttempt?: (delivery: WebhookDelivery, attempt: WebhookAttemptLog) => void;
   /** Told when a delivery succeeds or is dead-lettered. */
   onSettled?: (delivery: WebhookDelivery) => void;
 }
+
+/**
+ * The webhook target meaning "deliver through the CLIs listening for this project" (the hosted
+ * console's "Localhost CLI" type): accepted wherever a webhook URL is.
+ */
+export const CLI_WEBHOOK_TARGET = 'cli';
+
+/** One attempt handed to the CLI transport: the exact signed bytes and their headers. */
+export interface CliTransportInput {
+  projectId: string;
+  deliveryId: string;
+  channelId: string;
+  payload: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** How a CLI attempt ended: the local target's status, or why there is none. */
+export type CliTransportOutcome = { ok: true; status: number } | { ok: false; status?: number; error?: string };
 
 export interface WebhookDelivery {
   /** The body's `id`; kept across retries and replays. */
