@@ -30,6 +30,7 @@ export default defineConfig({
       { find: /^@modelriver\/client$/, replacement: src('./packages/client/src/index.ts') },
       { find: /^@modelriver\/node\/webhooks$/, replacement: src('./packages/node/src/webhooks/index.ts') },
       { find: /^@modelriver\/node$/, replacement: src('./packages/node/src/index.ts') },
+      { find: /^@modelriver\/test-utils\/bindings$/, replacement: src('./packages/test-utils/src/binding-harness.ts') },
       { find: /^@modelriver\/test-utils$/, replacement: src('./packages/test-utils/src/index.ts') },
       { find: /^@modelriver\/react$/, replacement: src('./packages/react/src/index.ts') },
       { find: /^@modelriver\/vue$/, replacement: src('./packages/vue/src/index.ts') },

@@ -109,16 +109,7 @@ export async function startPageServer(): Promise<PageServer> {
       res.end('not found');
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server);
 }
 
 /** Where the backend calls the gateway. */
@@ -221,6 +212,11 @@ export async function startScriptTagServer(site: ScriptTagSite): Promise<PageSer
       res.end('not found');
     }
   });
+  return listen(server);
+}
+
+/** Serves `server` on a free port of 127.0.0.1: its URL, and a close that ends open connections too. */
+async function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -11,12 +11,12 @@ import { computed, DestroyRef, inject, PLATFORM_ID, signal } from '@angular/core
 import type { Signal } from '@angular/core';
 import { BehaviorSubject } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { initialStreamState, ModelRiverError } from '@modelriver/client';
+import { initialStreamState, ModelRiverClient, ModelRiverError } from '@modelriver/client';
 import type {
   AIResponse,
   ConnectionState,
   ConnectOptions,
-  ModelRiverClient,
+  PartialData,
   StatusPayload,
   StreamMetrics,
   StreamState,
@@ -24,13 +24,9 @@ import type {
   ToolCallState,
   WorkflowStep,
 } from '@modelriver/client';
-import { createKeptClient } from './kept-client.js';
-import type { KeptClient } from './kept-client.js';
 import { MODEL_RIVER_OPTIONS } from './options.js';
 import type { ModelRiverServiceOptions } from './options.js';
-
-/** `T` as it may look while it streams: every property optional, at every depth. */
-export type PartialData<T> = T extends readonly (infer E)[] ? PartialData<E>[] : T extends object ? { [K in keyof T]?: PartialData<T[K]> } : T;
+export type { PartialData } from '@modelriver/client';
 
 /** Emits only a value different from the current one, so `async` pipes see changes, not frames. */
 function push<T>(subject: BehaviorSubject<T>, value: T): void {
@@ -102,7 +98,7 @@ export class ModelRiverService<TData = unknown> {
   readonly error$: Observable<string | null> = this.errorSubject.asObservable();
   readonly hasPendingRequest$: Observable<boolean> = this.hasPendingRequestSubject.asObservable();
 
-  private kept: KeptClient | null = null;
+  private owned: ModelRiverClient | null = null;
   private unsubscribe: (() => void) | null = null;
   private destroyed = false;
   private readonly inBrowser: boolean;
@@ -129,7 +125,7 @@ export class ModelRiverService<TData = unknown> {
 
   /** The underlying client: null before `init()`, on the server, and after `destroy()`. */
   get client(): ModelRiverClient | null {
-    return this.kept?.client ?? null;
+    return this.owned;
   }
 
   /**
@@ -151,14 +147,14 @@ export class ModelRiverService<TData = unknown> {
     this.closeClient();
     if (!this.inBrowser) return;
     const { autoResume = true, ...clientOptions } = options;
-    const kept = createKeptClient(clientOptions);
-    const client = kept.client;
-    this.kept = kept;
+    // One update per animation frame unless `notify` says otherwise.
+    const client = new ModelRiverClient({ notify: 'animationFrame', ...clientOptions });
+    this.owned = client;
     this.unsubscribe = client.subscribe((state) => this.apply(state));
     this.apply(client.getState());
     if (autoResume) {
       queueMicrotask(() => {
-        if (this.kept === kept && client.hasPendingRequest()) client.reconnect();
+        if (this.owned === client && client.hasPendingRequest()) client.reconnect();
       });
     }
   }
@@ -186,7 +182,7 @@ export class ModelRiverService<TData = unknown> {
    * ```
    */
   disconnect(): void {
-    this.kept?.client.disconnect();
+    this.owned?.disconnect();
   }
 
   /**
@@ -198,7 +194,7 @@ export class ModelRiverService<TData = unknown> {
    * ```
    */
   reset(): void {
-    this.kept?.client.reset();
+    this.owned?.reset();
   }
 
   /**
@@ -211,8 +207,8 @@ export class ModelRiverService<TData = unknown> {
    * ```
    */
   cancel(): Promise<void> {
-    const client = this.kept?.client;
-    if (client === undefined) return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs connect() first'));
+    const client = this.owned;
+    if (client === null) return Promise.reject(new ModelRiverError('not_connected', 'cancel() needs connect() first'));
     return client.cancel();
   }
 
@@ -225,7 +221,7 @@ export class ModelRiverService<TData = unknown> {
    * ```
    */
   reconnect(): boolean {
-    return this.kept?.client.reconnect() ?? false;
+    return this.owned?.reconnect() ?? false;
   }
 
   /**
@@ -251,15 +247,16 @@ export class ModelRiverService<TData = unknown> {
 
   private ensureClient(): ModelRiverClient | null {
     if (this.destroyed) throw new ModelRiverError('destroyed', 'the service was torn down with its injector');
-    if (this.kept === null) this.init(this.defaults ?? {});
-    return this.kept?.client ?? null;
+    if (this.owned === null) this.init(this.defaults ?? {});
+    return this.owned;
   }
 
   private closeClient(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.kept?.close();
-    this.kept = null;
+    // A request still streaming stays persisted: a reload, or the next client, resumes it.
+    this.owned?.destroy({ keepPending: true });
+    this.owned = null;
   }
 
   private apply(state: StreamState): void {

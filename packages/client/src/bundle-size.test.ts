@@ -8,9 +8,10 @@ import { CLIENT_DIR, CLIENT_IMPORT, measureBundle } from '../../../bench/client/
  * measures it, eventemitter3 included. The whole client stays in the default import and this
  * number is the limit (docs/decisions/0004): any growth fails here and has to be justified by
  * raising it on purpose, in the decision record. 15,200 B until the new-user fixes (+446 B)
- * and the partial-JSON parser for streaming structured output (+1,097 B).
+ * and the partial-JSON parser for streaming structured output (+1,097 B); 17,100 B until
+ * `destroy({ keepPending })` (+24 B), which replaced a storage wrapper in each framework binding.
  */
-const BUDGET_GZIP_BYTES = 17_100;
+const BUDGET_GZIP_BYTES = 17_150;
 
 describe('bundle size', () => {
   it(`ModelRiverClient stays within ${BUDGET_GZIP_BYTES} B min+gzip for the browser`, async () => {

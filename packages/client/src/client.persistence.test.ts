@@ -129,6 +129,40 @@ describe('persistence', () => {
     expect(client.getState().hasPendingRequest).toBe(false);
   });
 
+  it('destroy({ keepPending: true }) closes everything but keeps the request, with all it received, for the next client', async () => {
+    const gw = await startGateway();
+    const ch = gw.createChannel();
+    const storage = createMemoryStorage();
+    const page1 = createClient({ persist: true, storage });
+    const joined = ch.waitForJoin();
+    page1.connect(gw.connectOptions(ch));
+    const conn = await joined;
+    ch.tokens('Kept ');
+    ch.tokens('text ');
+    await waitForState(page1, (s) => s.lastSeq === 2);
+    page1.destroy({ keepPending: true });
+    await conn.closedInfo;
+    expect(stored(storage)).toMatchObject({ channelId: ch.channelId, lastSeq: 2, text: 'Kept text ' });
+    ch.tokens('resumed.');
+
+    const page2 = createClient({ persist: true, storage });
+    expect(page2.getState()).toMatchObject({ text: 'Kept text ', hasPendingRequest: true });
+    const rejoined = ch.waitForJoin();
+    expect(page2.reconnect()).toBe(true);
+    await rejoined;
+    ch.respond({ status: 'success', content: undefined });
+    expect((await waitForEnd(page2)).text).toBe('Kept text resumed.');
+    // Without the option, destroy() forgets the request.
+    page2.destroy();
+    const page3 = createClient({ persist: true, storage });
+    const c = gw.createChannel();
+    const joinedC = c.waitForJoin();
+    page3.connect(gw.connectOptions(c));
+    await joinedC;
+    page3.destroy();
+    expect(stored(storage)).toBeNull();
+  });
+
   it('a record older than requestTimeout is ignored', async () => {
     const storage = createMemoryStorage();
     let clock = 1_000_000;

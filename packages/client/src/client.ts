@@ -397,16 +397,20 @@ export class ModelRiverClient {
 
   /**
    * `reset()`, then removes every listener and stops watching page lifecycle. The
-   * instance cannot be used again.
+   * instance cannot be used again. The persisted request is forgotten, unless
+   * `keepPending` is true: then a request still under way stays persisted (written
+   * now), so a new client, or the page after a reload, resumes it with `reconnect()`.
+   * Framework bindings tear their client down that way when a component goes away.
    *
    * @example
    * ```ts
    * useEffect(() => () => client.destroy(), []);
+   * onScopeDispose(() => client.destroy({ keepPending: true })); // a reload still resumes
    * ```
    */
-  destroy(): void {
+  destroy(options?: { keepPending?: boolean }): void {
     if (this._destroyed) return;
-    this._stop(new ModelRiverError('destroyed', 'the client was destroyed'));
+    this._stop(new ModelRiverError('destroyed', 'the client was destroyed'), options?.keepPending);
     this._store.apply({ type: 'reset' });
     this._store._flush();
     this._destroyed = true;
@@ -444,13 +448,14 @@ export class ModelRiverClient {
 
   /** disconnect()'s work: end the session with `error`, forget the resume record. */
   /** @internal */
-  private _stop(error: ModelRiverError): void {
+  private _stop(error: ModelRiverError, keepPending?: boolean): void {
     const session = this._session;
     if (session !== null) {
       this._session = null;
       session._end(error);
     }
-    this._resume._forget();
+    // Kept: a throttled write is done now (with everything received), and no timer outlives us.
+    keepPending ? this._resume._flush(true) : this._resume._forget();
     const transition = this._store._setConnection('disconnected', 'manual');
     if (session !== null) this._emit('disconnected', 'manual', transition);
     this._store._flush();

@@ -94,4 +94,6 @@ export type {
   ModelRiverEventMap,
   ModelRiverEventType,
   StreamEvent,
+  PartialData,
+  ModelRiverCallbacks,
 } from './types.js';

@@ -110,9 +110,12 @@ export class ResumeRecord {
     this._set(null);
   }
 
-  /** Writes a throttled record now (a page going away, a request that failed but may resume). */
-  _flush(): void {
-    this._store?._flush();
+  /**
+   * Writes a throttled record now (a page going away, a request that failed but may resume);
+   * `done`: the client is going away but the request stays resumable, so no timer is left.
+   */
+  _flush(done?: boolean): void {
+    this._store?._flush(done);
   }
 
   /** Sets what is resumable, keeping `hasPendingRequest` in step (always false without a store). */

@@ -262,9 +262,10 @@ export class RequestStore {
     this._throttle._schedule();
   }
 
-  /** Writes the throttled value, if any, now. */
-  _flush(): void {
+  /** Writes the throttled value, if any, now; `done`: and stops the throttle for good (the record stays). */
+  _flush(done?: boolean): void {
     this._throttle._flush();
+    if (done) this._throttle._dispose();
   }
 
   /** Removes the record and cancels a throttled write. */

@@ -337,3 +337,21 @@ export type StreamEvent =
   | { type: 'response'; payload: AIResponse };
 
 export type { ErrorBody };
+
+/**
+ * `T` as it may look while it streams: every property optional, at every depth. The type of
+ * `data` in the framework bindings while structured output is still arriving.
+ */
+export type PartialData<T> = T extends readonly (infer E)[] ? PartialData<E>[] : T extends object ? { [K in keyof T]?: PartialData<T[K]> } : T;
+
+/** The app's event callbacks, as every framework binding takes them (each call sees the latest function). */
+export interface ModelRiverCallbacks {
+  onResponse?: (response: AIResponse) => void;
+  onError?: (error: ModelRiverErrorLike) => void;
+  onToken?: (event: TokensPayload) => void;
+  onToolCall?: (event: ToolCallPayload) => void;
+  onStatus?: (event: StatusPayload) => void;
+  onStep?: (step: WorkflowStep) => void;
+  onConnected?: () => void;
+  onDisconnected?: (reason: string) => void;
+}

@@ -4,8 +4,8 @@
  *
  * StrictMode mounts, unmounts and mounts again in one go; both the resume on mount and the
  * close on unmount therefore wait a microtask and look again, so that double mount opens one
- * socket. Closing keeps a pending request persisted (a reload resumes it): `destroy()` would
- * forget it, so the storage the client writes through ignores that one removal.
+ * socket. Closing keeps a pending request persisted (`destroy({ keepPending: true })`), so a
+ * reload resumes it.
  */
 import { defaultStorage, ModelRiverClient } from '@modelriver/client';
 import type { KeyValueStorage, ModelRiverClientOptions } from '@modelriver/client';
@@ -34,25 +34,15 @@ export interface OwnedClient {
  * ```
  */
 export function createOwnedClient(options: ModelRiverClientOptions, autoResume: boolean): OwnedClient {
-  const inner = options.persist === false ? null : (options.storage ?? defaultStorage());
-  let keep = false;
-  const storage: KeyValueStorage | null =
-    inner === null
-      ? null
-      : {
-          getItem: (key) => inner.getItem(key),
-          setItem: (key, value) => inner.setItem(key, value),
-          removeItem: (key) => {
-            if (!keep) inner.removeItem(key);
-          },
-        };
+  const storage = options.persist === false ? null : (options.storage ?? defaultStorage());
+  // The chat keeps its history in the same storage as the client's request record.
   const client = new ModelRiverClient({ notify: 'animationFrame', ...options, ...(storage === null ? {} : { storage }) });
   let mounts = 0;
   let resumed = false;
   let closed = false;
   return {
     client,
-    storage: inner,
+    storage,
     storageKeyPrefix: options.storageKeyPrefix ?? 'modelriver_',
     get closed() {
       return closed;
@@ -72,12 +62,7 @@ export function createOwnedClient(options: ModelRiverClientOptions, autoResume: 
         queueMicrotask(() => {
           if (mounts > 0 || closed) return;
           closed = true;
-          keep = true;
-          try {
-            client.destroy();
-          } finally {
-            keep = false;
-          }
+          client.destroy({ keepPending: true });
         });
       };
     },

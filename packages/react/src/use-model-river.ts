@@ -4,35 +4,17 @@
  */
 import { useEffect, useMemo, useRef } from 'react';
 import type {
-  AIResponse,
   ConnectOptions,
+  ModelRiverCallbacks,
   ModelRiverClient,
   ModelRiverClientOptions,
-  ModelRiverErrorLike,
-  StatusPayload,
+  PartialData,
   StreamState,
-  TokensPayload,
-  ToolCallPayload,
-  WorkflowStep,
 } from '@modelriver/client';
 import { useSharedClient } from './context.js';
 import { useClientState } from './use-client-state.js';
 import { useOwnedClient } from './use-owned-client.js';
-
-/** `T` as it may look while it streams: every property optional, at every depth. */
-export type PartialData<T> = T extends readonly (infer E)[] ? PartialData<E>[] : T extends object ? { [K in keyof T]?: PartialData<T[K]> } : T;
-
-/** Callbacks of {@link useModelRiver}; each call sees the latest render's function. */
-export interface ModelRiverCallbacks {
-  onResponse?: (response: AIResponse) => void;
-  onError?: (error: ModelRiverErrorLike) => void;
-  onToken?: (event: TokensPayload) => void;
-  onToolCall?: (event: ToolCallPayload) => void;
-  onStatus?: (event: StatusPayload) => void;
-  onStep?: (step: WorkflowStep) => void;
-  onConnected?: () => void;
-  onDisconnected?: (reason: string) => void;
-}
+export type { ModelRiverCallbacks, PartialData } from '@modelriver/client';
 
 /** Options of {@link useModelRiver}: the client's options, callbacks, and what to connect to. */
 export interface UseModelRiverOptions extends ModelRiverClientOptions, ModelRiverCallbacks {

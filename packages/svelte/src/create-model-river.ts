@@ -5,40 +5,23 @@
  */
 import { onDestroy } from 'svelte';
 import type { Readable } from 'svelte/store';
+import { ModelRiverClient } from '@modelriver/client';
 import type {
   AIResponse,
   ConnectionState,
   ConnectOptions,
-  ModelRiverClient,
+  ModelRiverCallbacks,
   ModelRiverClientOptions,
-  ModelRiverErrorLike,
+  PartialData,
   StatusPayload,
   StreamMetrics,
   StreamState,
   StreamStatus,
-  TokensPayload,
-  ToolCallPayload,
   ToolCallState,
   WorkflowStep,
 } from '@modelriver/client';
-import { openClient } from './owned-client.js';
-import type { OwnedClient } from './owned-client.js';
 import { createStateSource } from './state-stores.js';
-
-/** `T` as it may look while it streams: every property optional, at every depth. */
-export type PartialData<T> = T extends readonly (infer E)[] ? PartialData<E>[] : T extends object ? { [K in keyof T]?: PartialData<T[K]> } : T;
-
-/** Event callbacks of {@link createModelRiver}, registered with each client it creates. */
-export interface ModelRiverCallbacks {
-  onResponse?: (response: AIResponse) => void;
-  onError?: (error: ModelRiverErrorLike) => void;
-  onToken?: (event: TokensPayload) => void;
-  onToolCall?: (event: ToolCallPayload) => void;
-  onStatus?: (event: StatusPayload) => void;
-  onStep?: (step: WorkflowStep) => void;
-  onConnected?: () => void;
-  onDisconnected?: (reason: string) => void;
-}
+export type { ModelRiverCallbacks, PartialData } from '@modelriver/client';
 
 /** Options of {@link createModelRiver}: the client's options and callbacks. */
 export interface CreateModelRiverOptions extends ModelRiverClientOptions, ModelRiverCallbacks {
@@ -150,22 +133,23 @@ export function createModelRiver<TData = unknown>(options: CreateModelRiverOptio
   const { autoResume, onResponse, onError, onToken, onToolCall, onStatus, onStep, onConnected, onDisconnected, ...clientOptions } = options;
   const callbacks: ModelRiverCallbacks = { onResponse, onError, onToken, onToolCall, onStatus, onStep, onConnected, onDisconnected };
   const source = createStateSource();
-  let owned: OwnedClient | null = null;
+  let owned: ModelRiverClient | null = null;
   let unlisten: (() => void) | null = null;
 
   /** The current client, created on first need in a browser. */
   const open = (resume: boolean): ModelRiverClient | null => {
-    if (owned !== null) return owned.client;
+    if (owned !== null) return owned;
     if (!inBrowser()) return null;
-    const next = openClient(clientOptions);
+    // One update per animation frame unless `notify` says otherwise.
+    const next = new ModelRiverClient({ notify: 'animationFrame', ...clientOptions });
     owned = next;
-    const offs = listen(next.client, callbacks);
-    offs.push(next.client.subscribe((state) => source.publish(state)));
+    const offs = listen(next, callbacks);
+    offs.push(next.subscribe((state) => source.publish(state)));
     unlisten = () => offs.forEach((off) => off());
-    source.publish(next.client.getState());
+    source.publish(next.getState());
     // Listeners first, so a resumed request's events reach the callbacks.
-    if (resume && next.client.hasPendingRequest()) next.client.reconnect();
-    return next.client;
+    if (resume && next.hasPendingRequest()) next.reconnect();
+    return next;
   };
 
   const destroy = (): void => {
@@ -175,7 +159,8 @@ export function createModelRiver<TData = unknown>(options: CreateModelRiverOptio
     unlisten?.();
     unlisten = null;
     owned = null;
-    current.close();
+    // A request still streaming stays persisted: a reload resumes it.
+    current.destroy({ keepPending: true });
   };
 
   open(autoResume ?? true);
@@ -202,11 +187,11 @@ export function createModelRiver<TData = unknown>(options: CreateModelRiverOptio
     message: data,
     metrics: source.select((s) => s.metrics),
     connect: (o) => open(false)?.connect(o),
-    disconnect: () => owned?.client.disconnect(),
-    reset: () => owned?.client.reset(),
-    cancel: () => (owned === null ? Promise.resolve() : owned.client.cancel()),
+    disconnect: () => owned?.disconnect(),
+    reset: () => owned?.reset(),
+    cancel: () => (owned === null ? Promise.resolve() : owned.cancel()),
     reconnect: () => open(false)?.reconnect() ?? false,
     destroy,
-    getClient: () => owned?.client ?? null,
+    getClient: () => owned,
   };
 }

@@ -6,39 +6,22 @@
  */
 import { computed, getCurrentScope, onScopeDispose, shallowRef, toValue, watch } from 'vue';
 import type { ComputedRef, MaybeRefOrGetter, Ref, ShallowRef } from 'vue';
-import { initialStreamState } from '@modelriver/client';
+import { initialStreamState, ModelRiverClient } from '@modelriver/client';
 import type {
   AIResponse,
   ConnectionState,
   ConnectOptions,
-  ModelRiverClient,
+  ModelRiverCallbacks,
   ModelRiverClientOptions,
-  ModelRiverErrorLike,
+  PartialData,
   StatusPayload,
   StreamMetrics,
   StreamState,
   StreamStatus,
-  TokensPayload,
-  ToolCallPayload,
   ToolCallState,
   WorkflowStep,
 } from '@modelriver/client';
-import { openClient } from './owned-client.js';
-
-/** `T` as it may look while it streams: every property optional, at every depth. */
-export type PartialData<T> = T extends readonly (infer E)[] ? PartialData<E>[] : T extends object ? { [K in keyof T]?: PartialData<T[K]> } : T;
-
-/** Event callbacks of {@link useModelRiver}, registered for the client's lifetime. */
-export interface ModelRiverCallbacks {
-  onResponse?: (response: AIResponse) => void;
-  onError?: (error: ModelRiverErrorLike) => void;
-  onToken?: (event: TokensPayload) => void;
-  onToolCall?: (event: ToolCallPayload) => void;
-  onStatus?: (event: StatusPayload) => void;
-  onStep?: (step: WorkflowStep) => void;
-  onConnected?: () => void;
-  onDisconnected?: (reason: string) => void;
-}
+export type { ModelRiverCallbacks, PartialData } from '@modelriver/client';
 
 /** Options of {@link useModelRiver}: the client's options, callbacks, and what to connect to. */
 export interface UseModelRiverOptions extends ModelRiverClientOptions, ModelRiverCallbacks {
@@ -146,10 +129,10 @@ function listen(client: ModelRiverClient, c: ModelRiverCallbacks): Array<() => v
  */
 export function useModelRiver<TData = unknown>(options: UseModelRiverOptions = {}): UseModelRiverReturn<TData> {
   const { request, autoResume, onResponse, onError, onToken, onToolCall, onStatus, onStep, onConnected, onDisconnected, ...clientOptions } = options;
-  const owned = inBrowser() ? openClient(clientOptions) : null;
-  const client = owned?.client ?? null;
+  // One update per animation frame unless `notify` says otherwise.
+  const client = inBrowser() ? new ModelRiverClient({ notify: 'animationFrame', ...clientOptions }) : null;
   const state = shallowRef<StreamState>(client?.getState() ?? initialStreamState());
-  if (owned !== null && client !== null) {
+  if (client !== null) {
     const offs = listen(client, { onResponse, onError, onToken, onToolCall, onStatus, onStep, onConnected, onDisconnected });
     offs.push(
       client.subscribe((next) => {
@@ -163,7 +146,8 @@ export function useModelRiver<TData = unknown>(options: UseModelRiverOptions = {
       onScopeDispose(() => {
         // Stop listening first: the refs keep their last values instead of the reset state.
         offs.forEach((off) => off());
-        owned.close();
+        // A request still streaming stays persisted: a reload resumes it.
+        client.destroy({ keepPending: true });
       });
     }
     if (request !== undefined) {

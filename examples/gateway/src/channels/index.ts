@@ -7,4 +7,3 @@ export { ChannelHubError, type ChannelHubErrorCode } from './errors.js';
 export { isUuid, parseTopic, type TopicParts } from './topic.js';
 export type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats, IntervalTimers, JoinInfo } from './types.js';
 export { ListenerRegistry, LISTENER_DELIVERY_EVENT, LISTENER_RESULT_EVENT, LISTENER_TOPIC_PREFIX, SELF_LISTENER_TOPIC, listenerTopic } from './listeners.js';
-export type { ListenerDeliveryInput, ListenerOutcome, ListenerTimers } from './listeners.js';

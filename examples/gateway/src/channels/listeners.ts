@@ -9,6 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from './connection.js';
 import { pushFrame, replyFrame } from './frames.js';
 import { isUuid } from './topic.js';
+import { systemTimers } from '../timers.js';
+import type { TimerHandle, Timers } from '../timers.js';
+// The dispatcher's CLI transport is what this implements: one attempt in, one outcome out.
+import type { CliTransportInput as ListenerDeliveryInput, CliTransportOutcome as ListenerOutcome } from '../webhooks/types.js';
 
 /** Topic prefix of the listener topic `webhooks:{project_id}`. */
 export const LISTENER_TOPIC_PREFIX = 'webhooks:';
@@ -25,32 +29,10 @@ export const LISTENER_RESULT_EVENT = 'webhook_result';
 /** Longest `error` text kept from a listener's report; the rest is cut. */
 const MAX_REPORTED_ERROR_CHARS = 500;
 
-/** One attempt handed to a listener. */
-export interface ListenerDeliveryInput {
-  projectId: string;
-  deliveryId: string;
-  channelId: string;
-  /** The exact signed body. */
-  payload: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  /** Ends the attempt early (the dispatcher is closing). */
-  signal?: AbortSignal;
-}
-
-/** How an attempt ended: the local target's status, or why there is none. */
-export type ListenerOutcome = { ok: true; status: number } | { ok: false; status?: number; error?: string };
-
-/** Timers the per-attempt deadline runs on (injectable for tests). */
-export interface ListenerTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 interface Pending {
   connection: Connection;
   resolve: (outcome: ListenerOutcome) => void;
-  timer: unknown;
+  timer: TimerHandle;
   onAbort: () => void;
   signal: AbortSignal | undefined;
 }
@@ -61,16 +43,6 @@ interface Joined {
   topic: string;
 }
 
-const systemTimers: ListenerTimers = {
-  setTimeout(callback, ms) {
-    const handle = globalThis.setTimeout(callback, ms);
-    handle.unref?.();
-    return handle;
-  },
-  clearTimeout(handle) {
-    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
-  },
-};
 
 /**
  * The listeners of every project and the attempts waiting for their reports. The hub hands it
@@ -87,13 +59,13 @@ export class ListenerRegistry {
   /** Joined listeners per project, oldest first. */
   private readonly byProject = new Map<string, Joined[]>();
   private readonly pending = new Map<string, Pending>();
-  private readonly timers: ListenerTimers;
+  private readonly timers: Timers;
 
   constructor(
     private readonly options: {
       /** The project id of an API key, or undefined when the key is unknown. */
       authenticate: (apiKey: string) => string | undefined;
-      timers?: ListenerTimers;
+      timers?: Timers;
     },
   ) {
     this.timers = options.timers ?? systemTimers;
