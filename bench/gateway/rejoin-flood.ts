@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const channelId = randomUUID();
   const channel = hub.open(channelId, { onCancel: () => {} });
   channel.publish('status', { status: 'processing' });
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket/websocket?token=${hub.issueToken(channelId)}&vsn=2.0.0`, {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket/websocket?token=${await hub.issueToken(channelId)}&vsn=2.0.0`, {
     perMessageDeflate: false,
   });
   await new Promise<void>((resolve, reject) => {

@@ -46,7 +46,7 @@ function send(message: GatewayReply): void {
   process.send?.(message);
 }
 
-function setupHub(channels: number, prefill: number, firstToken: FirstTokenCase | undefined): ChannelTicket[] {
+async function setupHub(channels: number, prefill: number, firstToken: FirstTokenCase | undefined): Promise<ChannelTicket[]> {
   const handles: ChannelHandle[] = [];
   const byId = new Map<string, ChannelHandle>();
   const hub: ChannelHub = createChannelHub({
@@ -65,7 +65,7 @@ function setupHub(channels: number, prefill: number, firstToken: FirstTokenCase 
     handles.push(handle);
     byId.set(channelId, handle);
     for (let k = 0; k < prefill; k++) handle.publish('tokens', { delta: token() });
-    tickets.push({ topic: handle.topic, token: hub.issueToken(channelId) });
+    tickets.push({ topic: handle.topic, token: await hub.issueToken(channelId) });
   }
   gateway = {
     publish(index, delta) {
@@ -186,7 +186,7 @@ process.on('message', (raw) => {
       case 'setup': {
         channelCount = message.channels;
         const setup = message.mode === 'hub' ? setupHub : setupBare;
-        const tickets = setup(message.channels, message.prefillTokens, message.firstToken);
+        const tickets = await setup(message.channels, message.prefillTokens, message.firstToken);
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 4096, resolve));
         send({ type: 'ready', port: (server.address() as AddressInfo).port, tickets });
         break;

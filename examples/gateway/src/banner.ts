@@ -2,6 +2,7 @@
 import type { LoadedConfig } from './config.js';
 import type { RunningGateway } from './gateway.js';
 import type { Provider } from './providers/provider.js';
+import { redactUrl } from './store/redis.js';
 
 /**
  * The start-up banner: where to connect, with which key and secret, and what workflows exist.
@@ -23,6 +24,9 @@ export function banner(gateway: RunningGateway, loaded: LoadedConfig, envProvide
     ...gateway.projects.slice(1).map((p) => `  project         ${p.id}  ${p.name}: ${p.apiKeys.length} key(s)`),
     `  config file     ${loaded.file ?? '(none)'}`,
     `  mock delay      ${gateway.config.mockTokenDelayMs} ms/token`,
+    gateway.storage === 'redis'
+      ? `  storage         Redis ${redactUrl(gateway.config.redisUrl ?? '')} (prefix ${gateway.config.redisKeyPrefix}), node ${gateway.nodeId}`
+      : '  storage         this process (set MODELRIVER_REDIS_URL to share it between nodes and keep it across restarts)',
     envProviders.length > 0
       ? `  real providers  ${envProviders.map((p) => `${p.name} (${p.model})`).join(', ')}${gateway.config.mockFallback ? ', mock as fallback' : ''}`
       : '  real providers  none (set OPENAI_API_KEY or OPENAI_COMPATIBLE_BASE_URL to add one)',
@@ -36,7 +40,9 @@ export function banner(gateway: RunningGateway, loaded: LoadedConfig, envProvide
     `  curl -s ${gateway.url}/v1/ai -H 'Authorization: Bearer ${gateway.apiKey}' -H 'Content-Type: application/json' \\`,
     `    -d '{"workflow":"chat","messages":[{"role":"user","content":"Hello"}]}'`,
     '',
-    'Everything is in memory: channels, logs, tokens and dead letters are lost on restart. Ctrl-C stops.',
+    gateway.storage === 'redis'
+      ? 'State is in Redis: other nodes on the same Redis serve the same channels, and a restart loses nothing. Ctrl-C stops.'
+      : 'Everything is in memory: channels, logs, tokens and dead letters are lost on restart. Ctrl-C stops.',
     '',
   ];
   return lines.join('\n');

@@ -90,6 +90,16 @@ export interface GatewayConfig {
   mockFallback: boolean;
   /** Extra workflows, or replacements for built-in ones, by name. */
   workflows: Record<string, WorkflowConfig>;
+  /**
+   * `redis://…`: keep channels, tokens, request logs, idempotency records, rate limits, webhooks
+   * and running requests in Redis, so that several gateway processes serve the same channels and a
+   * restart loses nothing. Default null: everything in this process's memory.
+   */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel of this gateway. Default `mr:`. */
+  redisKeyPrefix: string;
+  /** With Redis: a node that has not renewed its requests' leases for this long is taken to be dead, and another continues them. Default 5 s. */
+  nodeLeaseMs: number;
 }
 
 /** A project of {@link GatewayConfig.projects}. */
@@ -127,6 +137,9 @@ export const DEFAULT_CONFIG: Readonly<Omit<GatewayConfig, 'projectId'>> = Object
   mockTokenDelayMs: 30,
   mockTokens: 48,
   bodyLimitBytes: 1024 * 1024,
+  redisUrl: null,
+  redisKeyPrefix: 'mr:',
+  nodeLeaseMs: 5_000,
   rateLimitCapacity: 60,
   rateLimitRefillPerSecond: 10,
   stallTimeoutMs: 10_000,
@@ -238,7 +251,20 @@ const CHECKS: Record<keyof GatewayConfig, Check> = {
   webhookTimeoutMs: positiveTimerDelay,
   mockFallback: boolean,
   workflows: (v) => (isPlainObject(v) ? null : 'must be an object of workflows by name'),
+  redisUrl: (v) => (v === null || isRedisUrl(v) ? null : 'must be a redis:// or rediss:// URL, or null'),
+  redisKeyPrefix: (v) => (typeof v === 'string' && /^[A-Za-z0-9:_.-]{1,64}$/.test(v) ? null : 'must be 1-64 letters, digits or : _ . -'),
+  nodeLeaseMs: (v) => (Number.isInteger(v) && (v as number) >= 100 && (v as number) <= MAX_TIMER_MS ? null : `must be an integer from 100 to ${MAX_TIMER_MS}`),
 };
+
+function isRedisUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const url = new URL(v);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}
 
 function isHttpUrl(v: unknown): boolean {
   if (typeof v !== 'string') return false;
@@ -314,6 +340,11 @@ export interface LoadedConfig {
   devWebhookSecret: boolean;
   /** True when the API key is the public development default. */
   devApiKey: boolean;
+  /**
+   * True when the project id came from the file or the environment. Otherwise it is a fresh
+   * UUID, and nodes sharing one Redis agree on the first node's instead.
+   */
+  projectIdConfigured: boolean;
 }
 
 /** What {@link loadConfig} reads; injectable for tests. */
@@ -339,7 +370,8 @@ function envString(env: Record<string, string | undefined>, name: string): strin
 /**
  * Loads the configuration of `npm run gateway`: defaults ← JSON file (`MODELRIVER_GATEWAY_CONFIG`, or
  * `gateway.config.json` in `cwd` when present) ← environment (`PORT`, `HOST`, `MODELRIVER_API_KEY`,
- * `MODELRIVER_WEBHOOK_SECRET`, `MODELRIVER_PUBLIC_URL`, `MODELRIVER_PROJECT_ID`, `MOCK_TOKEN_DELAY_MS`).
+ * `MODELRIVER_WEBHOOK_SECRET`, `MODELRIVER_PUBLIC_URL`, `MODELRIVER_PROJECT_ID`, `MOCK_TOKEN_DELAY_MS`,
+ * `MODELRIVER_REDIS_URL`).
  *
  * @example
  * ```ts
@@ -381,6 +413,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     publicUrl: envString(env, 'MODELRIVER_PUBLIC_URL'),
     projectId: envString(env, 'MODELRIVER_PROJECT_ID'),
     mockTokenDelayMs: envInt(env, 'MOCK_TOKEN_DELAY_MS'),
+    redisUrl: envString(env, 'MODELRIVER_REDIS_URL'),
   };
   const config = resolveConfig({ ...fromFile, ...stripUndefined(fromEnv) }, file ? `${file} + environment` : 'environment');
   return {
@@ -388,6 +421,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     file,
     devWebhookSecret: config.webhookSecret === DEV_WEBHOOK_SECRET,
     devApiKey: config.apiKey === DEV_API_KEY,
+    projectIdConfigured: fromFile.projectId !== undefined || fromEnv.projectId !== undefined,
   };
 }
 

@@ -26,6 +26,8 @@ export const ErrorCode = {
   invalidStructuredOutput: 'invalid_structured_output',
   callbackTimeout: 'callback_timeout',
   cancelled: 'cancelled',
+  /** The shared store (Redis) did not answer: retry shortly. */
+  storeUnavailable: 'store_unavailable',
 } as const;
 
 /**

@@ -10,17 +10,14 @@ import type { ChannelHub } from './channels/types.js';
 import { resolveConfig, type GatewayConfig } from './config.js';
 import { createApiHandler } from './http/api.js';
 import { createClientErrorHandler } from './http/client-error.js';
-import { IdempotencyCache } from './http/idempotency.js';
-import { RateLimiter } from './http/rate-limit.js';
 import { createRoutes } from './http/routes.js';
 import { quietLogger, type Logger } from './logger.js';
 import { projectDirectory, type Project } from './projects.js';
 import { createOpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
-import { RequestStore } from './runner/request-store.js';
 import { Runner } from './runner/runner.js';
+import { openState } from './state.js';
 import { systemTimers, type Timers } from './timers.js';
-import { createWebhookDispatcher } from './webhooks/index.js';
 import type { WebhookDispatcher } from './webhooks/types.js';
 import { buildWorkflows, type Workflow } from './workflows.js';
 
@@ -42,6 +39,10 @@ export interface RunningGateway {
   config: GatewayConfig;
   /** The workflows it serves, by name. */
   workflows: ReadonlyMap<string, Workflow>;
+  /** Where its state lives: this process (`memory`) or Redis, shared with other nodes. */
+  storage: 'memory' | 'redis';
+  /** This node's id among the nodes sharing one Redis (`null` in memory). */
+  nodeId: string | null;
   /** Counts for diagnostics and tests. */
   stats(): { sockets: number; channels: number; activeRequests: number; requestLogs: number };
   /** Stops generation, webhooks and sockets, then the server. Idempotent. */
@@ -98,10 +99,18 @@ function dialHost(host: string): string {
  * ```
  */
 export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const config = resolveConfig(overrides, 'startGateway');
+  const resolvedConfig = resolveConfig(overrides, 'startGateway');
   const logger = deps.logger ?? quietLogger;
   const now = deps.now ?? Date.now;
   const timers = deps.timers ?? systemTimers;
+  const state = await openState(resolvedConfig, { now, timers, logger });
+  let config: GatewayConfig;
+  try {
+    config = { ...resolvedConfig, projectId: await state.sharedProjectId(resolvedConfig.projectId, overrides.projectId !== undefined) };
+  } catch (err) {
+    await state.close();
+    throw err;
+  }
 
   const workflows = buildWorkflows({
     workflows: config.workflows,
@@ -116,8 +125,13 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
   });
 
   const projects = projectDirectory(config);
-  const store = new RequestStore(config.requestLogRetentionMs, now);
-  const listeners = new ListenerRegistry({ authenticate: (apiKey) => projects.byKey(apiKey)?.id });
+  const store = state.requestLogs;
+  const cliRouting = state.cliRouting;
+  const listeners = new ListenerRegistry({
+    authenticate: (apiKey) => projects.byKey(apiKey)?.id,
+    ...(cliRouting ? { onPresence: cliRouting.presence } : {}),
+  });
+  cliRouting?.attach(listeners);
   const hub: ChannelHub = createChannelHub({
     listeners,
     projectId: config.projectId,
@@ -133,22 +147,25 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     hardCap: config.hardCapBytes,
     hardCapGraceMs: config.hardCapGraceMs,
     ...(deps.now ? { now: deps.now } : {}),
+    ...(state.backplane ? { backplane: state.backplane } : {}),
     onError: (err) => logger.error('channel hub hook failed', err),
   });
-  const dispatcher: WebhookDispatcher = createWebhookDispatcher({
+  const dispatcher: WebhookDispatcher = await state.createDispatcher({
     secret: config.webhookSecret,
     retryScheduleMs: config.webhookRetryScheduleMs,
     timeoutMs: config.webhookTimeoutMs,
-    cliTransport: (input) => listeners.deliver(input),
+    cliTransport: cliRouting ? cliRouting.transport : (input) => listeners.deliver(input),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
-    onAttempt: (delivery, attempt) => store.get(delivery.channelId)?.webhookAttempt(delivery.id, attempt),
-    onSettled: (delivery) => store.get(delivery.channelId)?.webhookState(delivery.id, delivery.state),
+    onAttempt: (delivery, attempt) => store.webhookAttempt(delivery.channelId, delivery.id, attempt),
+    onSettled: (delivery) => store.webhookState(delivery.channelId, delivery.id, delivery.state),
   });
   const runner = new Runner({
     hub,
     dispatcher,
     store,
+    coordinator: state.coordinator,
+    workflows,
     stallTimeoutMs: config.stallTimeoutMs,
     callbackTimeoutMs: config.callbackTimeoutMs,
     structuredOutputRetries: config.structuredOutputRetries,
@@ -166,7 +183,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     dispatcher,
     store,
     workflows,
-    idempotency: new IdempotencyCache(config.requestLogRetentionMs, now),
+    idempotency: state.idempotency,
   });
   const server = createServer(
     {
@@ -178,7 +195,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     createApiHandler({
       projects,
       bodyLimitBytes: config.bodyLimitBytes,
-      limiter: new RateLimiter(config.rateLimitCapacity, config.rateLimitRefillPerSecond, now),
+      limiter: state.limiter,
       routes,
       logger,
     }),
@@ -204,9 +221,10 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
   try {
     address = await listen(server, config.port, config.host);
   } catch (err) {
-    runner.close();
-    dispatcher.close();
+    await runner.close();
+    await dispatcher.close();
     await hub.close();
+    await state.close();
     throw err;
   }
   localBase = `http://${dialHost(config.host)}:${address.port}`;
@@ -222,15 +240,18 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}, deps:
     projects: projects.all,
     config: resolved,
     workflows,
+    storage: state.mode,
+    nodeId: state.nodeId,
     stats() {
       const hubStats = hub.stats();
       return { sockets: hubStats.sockets, channels: hubStats.channels, activeRequests: runner.active, requestLogs: store.size };
     },
     close() {
       closing ??= (async () => {
-        runner.close();
-        dispatcher.close();
+        await runner.close();
+        await dispatcher.close();
         await hub.close();
+        await state.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

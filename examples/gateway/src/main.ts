@@ -49,7 +49,10 @@ async function main(): Promise<void> {
   }
 
   try {
-    gateway = await startGateway(loaded.config, { logger: consoleLogger, envProviders, env: process.env });
+    // An id nobody configured is not passed on: nodes sharing one Redis then agree on one.
+    const { projectId: _fresh, ...rest } = loaded.config;
+    const overrides = loaded.projectIdConfigured ? loaded.config : rest;
+    gateway = await startGateway(overrides, { logger: consoleLogger, envProviders, env: process.env });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {

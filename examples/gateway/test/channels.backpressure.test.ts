@@ -59,9 +59,9 @@ async function publishTokens(channel: ChannelHandle, from: number, to: number): 
 describe('a client that stops reading', () => {
   it('gets its backlog merged once it reads again, while the other socket streams on', { timeout: HEAVY_TIMEOUT_MS }, async () => {
     fx = await startHub({ highWaterMark: 16 * 1024 });
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     const slow = await connect(token);
-    const fast = await connect(fx.hub.issueToken(channelId));
+    const fast = await connect(await fx.hub.issueToken(channelId));
     await slow.join(topic);
     await fast.join(topic);
 
@@ -96,7 +96,7 @@ describe('a client that stops reading', () => {
       timers: manual.timers,
       now: () => now,
     });
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     const client = await connect(token);
     const resumeToken = replyOf(await client.join(topic)).response.resume_token as string;
 
@@ -164,7 +164,7 @@ describe('an event larger than the hard cap', () => {
 
   it('is replayed to a resuming client that drains it slowly, without closing it (no endless reconnects)', { timeout: HEAVY_TIMEOUT_MS }, async () => {
     const { sweep, advance } = await startManual();
-    const { channelId, topic, token, channel } = openChannel(fx!.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx!.hub);
     channel.publish('tokens', { delta: 'a' });
     channel.publish('tokens', { delta: huge });
     channel.publish('response', { status: 'success', channel_id: channelId, content: `a${huge}`, meta: {} });
@@ -194,7 +194,7 @@ describe('an event larger than the hard cap', () => {
     // Retention 0: the first sweep drops the finished channel's log, and whatever the socket still
     // lacks is then written past the high-water mark, behind the huge frame.
     const { sweep, advance } = await startManual(0);
-    const { channelId, topic, token, channel } = openChannel(fx!.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx!.hub);
     const client = await connect(token);
     await client.join(topic);
     client.tcp.pause();

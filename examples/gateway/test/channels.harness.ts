@@ -89,10 +89,10 @@ export function manualSweep(): ManualSweep {
 }
 
 /** Opens a channel with a fresh UUID and returns it with its topic and a connect token. */
-export function openChannel(hub: ChannelHub, onCancel: () => void = () => {}) {
+export async function openChannel(hub: ChannelHub, onCancel: () => void = () => {}) {
   const channelId = randomUUID();
   const channel = hub.open(channelId, { onCancel });
-  return { channelId, channel, topic: channel.topic, token: hub.issueToken(channelId) };
+  return { channelId, channel, topic: channel.topic, token: await hub.issueToken(channelId) };
 }
 
 /**

@@ -17,7 +17,7 @@ async function connect(token: string): Promise<TestClient> {
 }
 
 /** status, 3 tokens, tool_call, 2 tokens: seqs 1..7. */
-function publishSample(channel: ReturnType<typeof openChannel>['channel']): void {
+function publishSample(channel: Awaited<ReturnType<typeof openChannel>>['channel']): void {
   channel.publish('status', { status: 'processing', provider: 'mock' });
   channel.publish('tokens', { delta: 'Hel' });
   channel.publish('tokens', { delta: 'lo, ' });
@@ -30,7 +30,7 @@ function publishSample(channel: ReturnType<typeof openChannel>['channel']): void
 describe('join replies', () => {
   it('answers ok with the latest seq and a resume token', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     channel.publish('status', { status: 'queued' });
     const client = await connect(token);
     const reply = await client.join(topic);
@@ -41,7 +41,7 @@ describe('join replies', () => {
 
   it('refuses a malformed topic with invalid_channel_format and keeps the socket open', async () => {
     fx = await startHub();
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     for (const bad of ['room:lobby', 'ai_response:nope:nope', `${topic}:extra`, `ai_response:${topic.split(':')[2]}`]) {
       expect(replyOf(await client.join(bad))).toEqual({ status: 'error', response: { reason: 'invalid_channel_format' } });
@@ -52,7 +52,7 @@ describe('join replies', () => {
 
   it('refuses a well-formed topic of an unknown channel as unauthorized (the token names another)', async () => {
     fx = await startHub();
-    const { token } = openChannel(fx.hub);
+    const { token } = await openChannel(fx.hub);
     const client = await connect(token);
     const other = topicFor('00000000-0000-4000-8000-000000000000');
     expect(replyOf(await client.join(other))).toEqual({ status: 'error', response: { reason: 'unauthorized' } });
@@ -62,7 +62,7 @@ describe('join replies', () => {
 describe('replay', () => {
   it('sends every logged event after last_seq 0, merging runs of tokens, then live events', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     const reply = await client.join(topic);
@@ -86,7 +86,7 @@ describe('replay', () => {
 
   it('sends only what follows last_seq, a lone token unmerged', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     expect(replyOf(await client.join(topic, { last_seq: 3 })).response.last_seq).toBe(7);
@@ -101,7 +101,7 @@ describe('replay', () => {
 
   it('sends nothing from the log when last_seq is the latest, then live events', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     await client.join(topic, { last_seq: 7 });
@@ -113,7 +113,7 @@ describe('replay', () => {
 
   it.each([[-1], [1.5], ['3'], [null], [Number.MAX_VALUE]])('treats last_seq %j as 0 (full replay)', async (lastSeq) => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     await client.join(topic, { last_seq: lastSeq });
@@ -123,7 +123,7 @@ describe('replay', () => {
 
   it('treats a non-object join payload as last_seq 0', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     const ref = client.nextRef();
@@ -134,7 +134,7 @@ describe('replay', () => {
 
   it('a rejoin on the same socket replaces the subscription: nothing is delivered twice', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     const client = await connect(token);
     const first = await client.join(topic);
     channel.publish('tokens', { delta: 'a' });
@@ -153,14 +153,14 @@ describe('replay', () => {
 describe('socket-level frames', () => {
   it('answers heartbeats', async () => {
     fx = await startHub();
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     const reply = await client.heartbeat();
     expect(reply).toEqual([null, reply[1], 'phoenix', 'phx_reply', { status: 'ok', response: {} }]);
   });
 
   it('drops undecodable frames and keeps the socket open', async () => {
     fx = await startHub({ maxFrameBytes: 1024 });
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     const bad = [
       'not json',
@@ -185,7 +185,7 @@ describe('socket-level frames', () => {
 
   it('answers an event on a topic it has not joined with unmatched_topic', async () => {
     fx = await startHub();
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     expect(replyOf(await client.push(topic, 'cancel', {}))).toEqual({ status: 'error', response: { reason: 'unmatched_topic' } });
   });
@@ -194,10 +194,10 @@ describe('socket-level frames', () => {
 describe('fan-out, leave, cancel', () => {
   it('delivers everything to every socket joined to the channel', async () => {
     fx = await startHub();
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     channel.publish('tokens', { delta: 'before ' });
     const a = await connect(token);
-    const b = await connect(fx.hub.issueToken(channelId));
+    const b = await connect(await fx.hub.issueToken(channelId));
     await a.join(topic);
     await b.join(topic);
     for (let i = 0; i < 100; i++) channel.publish('tokens', { delta: `${i} ` });
@@ -210,9 +210,9 @@ describe('fan-out, leave, cancel', () => {
 
   it('stops delivering to a socket that left, and answers the leave ok', async () => {
     fx = await startHub();
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     const leaver = await connect(token);
-    const stayer = await connect(fx.hub.issueToken(channelId));
+    const stayer = await connect(await fx.hub.issueToken(channelId));
     const join = await leaver.join(topic);
     await stayer.join(topic);
     expect(replyOf(await leaver.push(topic, 'phx_leave', {}, join[0]))).toEqual({ status: 'ok', response: {} });
@@ -226,13 +226,13 @@ describe('fan-out, leave, cancel', () => {
   it('answers cancel ok and calls onCancel once, however many cancels arrive', async () => {
     fx = await startHub();
     const onCancel = vi.fn();
-    const { channelId, topic, token, channel } = openChannel(fx.hub, () => {
+    const { channelId, topic, token, channel } = await openChannel(fx.hub, () => {
       onCancel();
       channel.publish('response', { status: 'cancelled', channel_id: channelId, meta: {} });
       channel.finish();
     });
     const a = await connect(token);
-    const b = await connect(fx.hub.issueToken(channelId));
+    const b = await connect(await fx.hub.issueToken(channelId));
     await a.join(topic);
     await b.join(topic);
     expect(replyOf(await a.push(topic, 'cancel', {}))).toEqual({ status: 'ok', response: {} });
@@ -245,7 +245,7 @@ describe('fan-out, leave, cancel', () => {
   it('reports an onCancel that throws to onError, and keeps serving', async () => {
     const onError = vi.fn();
     fx = await startHub({ onError });
-    const { topic, token } = openChannel(fx.hub, () => {
+    const { topic, token } = await openChannel(fx.hub, () => {
       throw new Error('boom');
     });
     const client = await connect(token);
@@ -257,7 +257,7 @@ describe('fan-out, leave, cancel', () => {
 
   it('answers an unknown event on a joined topic with unknown_event', async () => {
     fx = await startHub();
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     await client.join(topic);
     expect(replyOf(await client.push(topic, 'shout', {}))).toEqual({ status: 'error', response: { reason: 'unknown_event' } });
@@ -266,7 +266,7 @@ describe('fan-out, leave, cancel', () => {
   it('reports joins to onJoin with the seqs involved', async () => {
     const onJoin = vi.fn();
     fx = await startHub({ onJoin });
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     publishSample(channel);
     const client = await connect(token);
     await client.join(topic, { last_seq: 2 });

@@ -10,8 +10,8 @@ afterEach(async () => {
 describe('hub lifecycle', () => {
   it('counts sockets, joins, channels and tokens in stats()', async () => {
     fx = await startHub();
-    const { topic, token } = openChannel(fx.hub);
-    openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
+    await openChannel(fx.hub);
     expect(fx.hub.stats()).toMatchObject({ sockets: 0, channels: 2, joined: 0, tokens: 2 });
     const client = await TestClient.connect(fx.socketUrl, token);
     await client.join(topic);
@@ -23,8 +23,8 @@ describe('hub lifecycle', () => {
 
   it('close() terminates every socket, forgets channels, and stops serving upgrades', async () => {
     fx = await startHub();
-    const { topic, token, channelId } = openChannel(fx.hub);
-    const spare = fx.hub.issueToken(channelId);
+    const { topic, token, channelId } = await openChannel(fx.hub);
+    const spare = await fx.hub.issueToken(channelId);
     const client = await TestClient.connect(fx.socketUrl, token);
     expect(replyOf(await client.join(topic)).status).toBe('ok');
     await fx.hub.close();
@@ -40,7 +40,7 @@ describe('hub lifecycle', () => {
   it('attaching the same server twice serves each upgrade once', async () => {
     fx = await startHub();
     fx.hub.attach(fx.server);
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await TestClient.connect(fx.socketUrl, token);
     expect(replyOf(await client.join(topic)).status).toBe('ok');
     expect(fx.hub.stats().sockets).toBe(1);

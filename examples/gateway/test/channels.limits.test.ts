@@ -30,7 +30,7 @@ function paddedHeartbeat(bytes: number): string {
 describe('frame size limits', () => {
   it('drops a message over maxFrameBytes but within maxMessageBytes, and keeps the socket open', async () => {
     fx = await startHub({ maxFrameBytes: 1024, maxMessageBytes: 4096 });
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     client.sendRaw(paddedHeartbeat(1025));
     client.sendRaw(paddedHeartbeat(4096));
@@ -42,14 +42,14 @@ describe('frame size limits', () => {
 
   it('answers a message of exactly maxFrameBytes', async () => {
     fx = await startHub({ maxFrameBytes: 1024 });
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     client.sendRaw(paddedHeartbeat(1024));
     expect(replyOf(await client.waitFor((f) => f[1] === '9')).status).toBe('ok');
   });
 
   it('closes with 1009 on a message over maxMessageBytes, without reading it', async () => {
     fx = await startHub({ maxFrameBytes: 1024, maxMessageBytes: 4096 });
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     client.sendRaw(paddedHeartbeat(4097));
     expect((await client.closed).code).toBe(1009);
     expect(fx.hub.stats().droppedFrames).toBe(0);
@@ -57,7 +57,7 @@ describe('frame size limits', () => {
 
   it('never closes below maxFrameBytes, whatever maxMessageBytes says', async () => {
     fx = await startHub({ maxFrameBytes: 8192, maxMessageBytes: 1024 });
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     client.sendRaw(paddedHeartbeat(8192));
     expect(replyOf(await client.waitFor((f) => f[1] === '9')).status).toBe('ok');
     client.sendRaw(paddedHeartbeat(8193));
@@ -72,7 +72,7 @@ describe('frame size limits', () => {
 describe('bytes that break the WebSocket layer', () => {
   it('close with 1007 on invalid UTF-8 in a text frame', async () => {
     fx = await startHub();
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     // `ws` does not validate what it sends: these bytes go out as a text frame as they are.
     client.ws.send(Buffer.from([0x5b, 0x22, 0xff, 0xfe, 0x22, 0x5d]), { binary: false });
     expect((await client.closed).code).toBe(1007);
@@ -80,7 +80,7 @@ describe('bytes that break the WebSocket layer', () => {
 
   it('close with 1002 on bytes that are not WebSocket frames', async () => {
     fx = await startHub();
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     // Unmasked, with reserved bits set: no client frame can look like this.
     client.tcp.write('GET / HTTP/1.1\r\n\r\n');
     expect((await client.closed).code).toBe(1002);
@@ -88,9 +88,9 @@ describe('bytes that break the WebSocket layer', () => {
 
   it('leave other sockets alone', async () => {
     fx = await startHub();
-    const { channelId, topic, token } = openChannel(fx.hub);
+    const { channelId, topic, token } = await openChannel(fx.hub);
     const bad = await connect(token);
-    const good = await connect(fx.hub.issueToken(channelId));
+    const good = await connect(await fx.hub.issueToken(channelId));
     bad.tcp.write('\u0000\u0000\u0000');
     await bad.closed;
     expect(replyOf(await good.join(topic)).status).toBe('ok');

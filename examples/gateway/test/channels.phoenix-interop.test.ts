@@ -60,7 +60,7 @@ function pushPhoenix(channel: Channel, event: string, payload: object): Promise<
 describe('the official phoenix client', () => {
   it('connects with params.token, joins, and receives the replay then the live stream', async () => {
     fx = await startHub();
-    const { channelId, topic, token, channel } = openChannel(fx.hub);
+    const { channelId, topic, token, channel } = await openChannel(fx.hub);
     channel.publish('status', { status: 'processing', provider: 'mock', model: 'mock-1' });
     channel.publish('tokens', { delta: 'Once ' });
     channel.publish('tokens', { delta: 'upon ' });
@@ -103,7 +103,7 @@ describe('the official phoenix client', () => {
   it('gets its heartbeats answered, and can cancel and leave', async () => {
     fx = await startHub();
     const onCancel = vi.fn();
-    const { topic, token } = openChannel(fx.hub, onCancel);
+    const { topic, token } = await openChannel(fx.hub, onCancel);
     // phoenix closes its socket when a heartbeat is still unanswered as the next falls due, so an
     // interval shorter than a busy machine's event-loop stalls would break the link, not the hub.
     const phoenixSocket = connectPhoenix(token, { heartbeatIntervalMs: 500 });

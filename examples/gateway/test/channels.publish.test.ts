@@ -47,7 +47,7 @@ describe('creating a hub and opening channels', () => {
     hub.open(channelId, { onCancel() {} });
     await hub.close();
     expect(() => hub!.open(randomUUID(), { onCancel() {} })).toThrow(code('hub_closed'));
-    expect(() => hub!.issueToken(channelId)).toThrow(code('hub_closed'));
+    await expect(hub!.issueToken(channelId)).rejects.toThrow(code('hub_closed'));
   });
 });
 

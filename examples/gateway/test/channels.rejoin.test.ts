@@ -31,7 +31,7 @@ const resumeTokenOf = async (client: TestClient, topic: string): Promise<string>
 describe('a rejoin on the same socket', () => {
   it('revokes the resume token of the previous join', async () => {
     fx = await startHub();
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     const first = await resumeTokenOf(client, topic);
     const second = await resumeTokenOf(client, topic);
@@ -44,7 +44,7 @@ describe('a rejoin on the same socket', () => {
 
   it('keeps one live resume token per socket however often it rejoins', async () => {
     fx = await startHub({ joinBurst: 1_000 });
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await connect(token);
     const before = fx.hub.stats().tokens;
     let last = '';
@@ -55,9 +55,9 @@ describe('a rejoin on the same socket', () => {
 
   it('does not revoke the token of another socket, nor on a refused join', async () => {
     fx = await startHub();
-    const { channelId, topic, token } = openChannel(fx.hub);
+    const { channelId, topic, token } = await openChannel(fx.hub);
     const a = await connect(token);
-    const b = await connect(fx.hub.issueToken(channelId));
+    const b = await connect(await fx.hub.issueToken(channelId));
     const ofA = await resumeTokenOf(a, topic);
     await resumeTokenOf(b, topic);
     expect(replyOf(await a.join('room:lobby'))).toEqual({ status: 'error', response: { reason: 'invalid_channel_format' } });
@@ -68,9 +68,9 @@ describe('a rejoin on the same socket', () => {
 describe('tokens per channel', () => {
   it('are capped by maxTokensPerChannel: issuing past the cap revokes the oldest', async () => {
     fx = await startHub({ maxTokensPerChannel: 3 });
-    const { channelId, token: oldest } = openChannel(fx.hub);
-    const other = openChannel(fx.hub);
-    const issued = [oldest, fx.hub.issueToken(channelId), fx.hub.issueToken(channelId), fx.hub.issueToken(channelId)];
+    const { channelId, token: oldest } = await openChannel(fx.hub);
+    const other = await openChannel(fx.hub);
+    const issued = [oldest, await fx.hub.issueToken(channelId), await fx.hub.issueToken(channelId), await fx.hub.issueToken(channelId)];
     // This channel holds its cap of 3; the other channel's token is not touched.
     expect(fx.hub.stats().tokens).toBe(3 + 1);
     expect(await upgradeStatus(`${fx.socketUrl}?token=${issued[0]}&vsn=2.0.0`)).toBe(403);
@@ -80,11 +80,11 @@ describe('tokens per channel', () => {
 
   it('count resume tokens too, so many sockets joining one channel stay under the cap', async () => {
     fx = await startHub({ maxTokensPerChannel: 2 });
-    const { channelId, topic, token } = openChannel(fx.hub);
+    const { channelId, topic, token } = await openChannel(fx.hub);
     const resumeTokens: string[] = [];
     for (let i = 0; i < 3; i++) {
       // Each socket uses up its connect token and gets a resume token for it.
-      const client = await connect(i === 0 ? token : fx.hub.issueToken(channelId));
+      const client = await connect(i === 0 ? token : await fx.hub.issueToken(channelId));
       resumeTokens.push(await resumeTokenOf(client, topic));
     }
     expect(fx.hub.stats().tokens).toBe(2);
@@ -104,7 +104,7 @@ describe('joins per socket', () => {
   it('are rate-limited: past the burst a join is refused with rate_limited, and the socket stays open', async () => {
     let now = 1_000_000;
     fx = await startHub({ now: () => now, joinBurst: 3, joinsPerSecond: 2 });
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     const client = await connect(token);
     await resumeTokenOf(client, topic);
     await resumeTokenOf(client, topic);
@@ -131,9 +131,9 @@ describe('joins per socket', () => {
   it('count refused joins (bad topics) too, and each socket has its own allowance', async () => {
     const now = 1_000_000;
     fx = await startHub({ now: () => now, joinBurst: 2 });
-    const { channelId, topic, token } = openChannel(fx.hub);
+    const { channelId, topic, token } = await openChannel(fx.hub);
     const a = await connect(token);
-    const b = await connect(fx.hub.issueToken(channelId));
+    const b = await connect(await fx.hub.issueToken(channelId));
     await a.join('room:lobby');
     await a.join('room:lobby');
     expect(replyOf(await a.join(topic)).response.reason).toBe(JOIN_RATE_LIMITED);

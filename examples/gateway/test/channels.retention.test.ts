@@ -29,7 +29,7 @@ async function connect(token: string): Promise<TestClient> {
 describe('retention of finished channels', () => {
   it('keeps the log for late joiners until retentionMs after finish, then drops it', async () => {
     fx = await startHub({ retentionMs: 10 * 60_000, sweepIntervalMs: 1_000 });
-    const { channelId, topic, channel } = openChannel(fx.hub);
+    const { channelId, topic, channel } = await openChannel(fx.hub);
     channel.publish('tokens', { delta: 'kept ' });
     channel.publish('response', { status: 'success', channel_id: channelId, content: 'kept ', meta: {} });
     channel.finish();
@@ -37,8 +37,8 @@ describe('retention of finished channels', () => {
 
     vi.advanceTimersByTime(10 * 60_000 - 1_000);
     expect(fx.hub.get(channelId)).toBe(channel);
-    const late = await connect(fx.hub.issueToken(channelId));
-    const tokenBeforeExpiry = fx.hub.issueToken(channelId);
+    const late = await connect(await fx.hub.issueToken(channelId));
+    const tokenBeforeExpiry = await fx.hub.issueToken(channelId);
     expect(replyOf(await late.join(topic)).response.last_seq).toBe(2);
     await late.waitFor((f) => f[3] === 'response');
     expect(applyStrict(late.events(topic)).text).toBe('kept ');
@@ -46,7 +46,7 @@ describe('retention of finished channels', () => {
     vi.advanceTimersByTime(1_000);
     expect(fx.hub.stats().channels).toBe(0);
     expect(fx.hub.get(channelId)).toBeUndefined();
-    expect(() => fx!.hub.issueToken(channelId)).toThrow(expect.objectContaining({ code: 'channel_not_found' }));
+    await expect(fx!.hub.issueToken(channelId)).rejects.toThrow(expect.objectContaining({ code: 'channel_not_found' }));
     // A token issued before the drop still connects, but the join finds nothing.
     const tooLate = await connect(tokenBeforeExpiry);
     expect(replyOf(await tooLate.join(topic))).toEqual({ status: 'error', response: { reason: 'not_found' } });
@@ -55,7 +55,7 @@ describe('retention of finished channels', () => {
   it('drops an expired channel on lookup even before the sweep runs (injected clock)', async () => {
     let now = 0;
     fx = await startHub({ now: () => now, retentionMs: 1_000, sweepIntervalMs: 60_000 });
-    const { channelId, channel } = openChannel(fx.hub);
+    const { channelId, channel } = await openChannel(fx.hub);
     channel.finish();
     now = 999;
     expect(fx.hub.get(channelId)).toBeDefined();
@@ -66,14 +66,14 @@ describe('retention of finished channels', () => {
 
   it('keeps an unfinished channel indefinitely', async () => {
     fx = await startHub({ retentionMs: 1_000 });
-    const { channelId } = openChannel(fx.hub);
+    const { channelId } = await openChannel(fx.hub);
     vi.advanceTimersByTime(60 * 60_000);
     expect(fx.hub.get(channelId)).toBeDefined();
   });
 
   it('refuses publishing after finish with channel_finished, without using a seq', async () => {
     fx = await startHub();
-    const { channel } = openChannel(fx.hub);
+    const { channel } = await openChannel(fx.hub);
     channel.publish('tokens', { delta: 'a' });
     channel.finish();
     expect(() => channel.publish('tokens', { delta: 'b' })).toThrow(
@@ -86,7 +86,7 @@ describe('retention of finished channels', () => {
 describe('idle sockets', () => {
   it('closes a socket that sends nothing for 60 s', async () => {
     fx = await startHub({ sweepIntervalMs: 1_000 });
-    const client = await connect(openChannel(fx.hub).token);
+    const client = await connect((await openChannel(fx.hub)).token);
     vi.advanceTimersByTime(59_000);
     expect(fx.hub.stats().sockets).toBe(1);
     vi.advanceTimersByTime(1_000);
@@ -96,7 +96,7 @@ describe('idle sockets', () => {
 
   it('keeps a socket that heartbeats every 30 s', async () => {
     fx = await startHub({ sweepIntervalMs: 1_000 });
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     const client = await connect(token);
     await client.join(topic);
     for (let i = 0; i < 6; i++) {

@@ -12,14 +12,14 @@ afterEach(async () => {
 describe('connect tokens at the upgrade', () => {
   it('accepts a ws_token once, then refuses it with 403', async () => {
     fx = await startHub();
-    const { token } = openChannel(fx.hub);
+    const { token } = await openChannel(fx.hub);
     expect(await upgradeStatus(`${fx.socketUrl}?token=${token}&vsn=2.0.0`)).toBe(101);
     expect(await upgradeStatus(`${fx.socketUrl}?token=${token}&vsn=2.0.0`)).toBe(403);
   });
 
   it('refuses a missing, empty or unknown token with 403', async () => {
     fx = await startHub();
-    openChannel(fx.hub);
+    await openChannel(fx.hub);
     expect(await upgradeStatus(`${fx.socketUrl}?vsn=2.0.0`)).toBe(403);
     expect(await upgradeStatus(`${fx.socketUrl}?token=&vsn=2.0.0`)).toBe(403);
     expect(await upgradeStatus(`${fx.socketUrl}?token=not-a-token&vsn=2.0.0`)).toBe(403);
@@ -28,8 +28,8 @@ describe('connect tokens at the upgrade', () => {
   it('refuses an expired token (tokenTtlMs, clock injected)', async () => {
     let now = 1_000_000;
     fx = await startHub({ now: () => now, tokenTtlMs: 5 * 60_000 });
-    const { token } = openChannel(fx.hub);
-    const { token: fresh } = openChannel(fx.hub);
+    const { token } = await openChannel(fx.hub);
+    const { token: fresh } = await openChannel(fx.hub);
     now += 5 * 60_000;
     expect(await upgradeStatus(`${fx.socketUrl}?token=${token}&vsn=2.0.0`)).toBe(403);
     now -= 1;
@@ -38,7 +38,7 @@ describe('connect tokens at the upgrade', () => {
 
   it('answers 404 on other paths without using the token', async () => {
     fx = await startHub();
-    const { token } = openChannel(fx.hub);
+    const { token } = await openChannel(fx.hub);
     const base = `ws://127.0.0.1:${fx.port}`;
     expect(await upgradeStatus(`${base}/socket?token=${token}&vsn=2.0.0`)).toBe(404);
     expect(await upgradeStatus(`${base}/other/websocket?token=${token}&vsn=2.0.0`)).toBe(404);
@@ -47,26 +47,26 @@ describe('connect tokens at the upgrade', () => {
 
   it('refuses another protocol version with 400 without using the token', async () => {
     fx = await startHub();
-    const { token } = openChannel(fx.hub);
+    const { token } = await openChannel(fx.hub);
     expect(await upgradeStatus(`${fx.socketUrl}?token=${token}&vsn=1.0.0`)).toBe(400);
     expect(await upgradeStatus(`${fx.socketUrl}?token=${token}&vsn=2.0.0`)).toBe(101);
   });
 
   it('issues distinct opaque base64url tokens, and refuses to issue for an unknown channel', async () => {
     fx = await startHub();
-    const { channelId } = openChannel(fx.hub);
-    const tokens = new Set(Array.from({ length: 100 }, () => fx!.hub.issueToken(channelId)));
+    const { channelId } = await openChannel(fx.hub);
+    const tokens = new Set(await Promise.all(Array.from({ length: 100 }, () => fx!.hub.issueToken(channelId))));
     expect(tokens.size).toBe(100);
     for (const token of tokens) expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(() => fx!.hub.issueToken(randomUUID())).toThrow(
+    await expect(fx!.hub.issueToken(randomUUID())).rejects.toThrow(
       expect.objectContaining({ name: 'ChannelHubError', code: 'channel_not_found' }),
     );
   });
 
   it('binds a token to its topic: joining another channel is unauthorized', async () => {
     fx = await startHub();
-    const a = openChannel(fx.hub);
-    const b = openChannel(fx.hub);
+    const a = await openChannel(fx.hub);
+    const b = await openChannel(fx.hub);
     const client = await TestClient.connect(fx.socketUrl, a.token);
     expect(replyOf(await client.join(b.topic))).toEqual({ status: 'error', response: { reason: 'unauthorized' } });
     expect(replyOf(await client.join(a.topic)).status).toBe('ok');
@@ -77,7 +77,7 @@ describe('connect tokens at the upgrade', () => {
 describe('resume tokens', () => {
   it('are issued on every join and work exactly once, for the same topic', async () => {
     fx = await startHub();
-    const { topic, token, channel } = openChannel(fx.hub);
+    const { topic, token, channel } = await openChannel(fx.hub);
     channel.publish('tokens', { delta: 'a' });
     const first = await TestClient.connect(fx.socketUrl, token);
     const reply = replyOf(await first.join(topic));
@@ -97,7 +97,7 @@ describe('resume tokens', () => {
   it('expire after resumeTokenTtlMs', async () => {
     let now = 5_000;
     fx = await startHub({ now: () => now, resumeTokenTtlMs: 10 * 60_000 });
-    const { topic, token } = openChannel(fx.hub);
+    const { topic, token } = await openChannel(fx.hub);
     const client = await TestClient.connect(fx.socketUrl, token);
     const resumeToken = replyOf(await client.join(topic)).response.resume_token as string;
     client.close();

@@ -42,6 +42,8 @@ export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChanne
         finish() {
           channel.finished = true;
         },
+        release() {},
+        history: () => events.map((e, i) => ({ seq: i + 1, event: e.event, payload: e.payload })),
         cancel: () => hooks.onCancel(),
         text: () => events.filter((e) => e.event === 'tokens').map((e) => e.payload['delta']).join(''),
         response: () => [...events].reverse().find((e) => e.event === 'response')?.payload,
@@ -50,7 +52,9 @@ export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChanne
       return channel;
     },
     get: (id) => channels.get(id),
-    issueToken: (id) => `token-${id}`,
+    describe: async (id) => (channels.has(id) ? { channelId: id, topic: `ai_response:fake:${id}` } : undefined),
+    adopt: async () => undefined,
+    issueToken: async (id) => `token-${id}`,
     attach() {},
     async close() {},
     stats: () => ({ sockets: 0, channels: channels.size }),
@@ -66,8 +70,9 @@ export function createFakeDispatcher(): WebhookDispatcher & { sent: Array<{ url:
       const delivery: WebhookDelivery = { id: input.body.id, url: input.url, channelId: input.channelId, type: input.body.type, state: 'pending', attempts: [] };
       return delivery;
     },
-    deadLetters: () => [],
-    replay: () => undefined,
-    close() {},
+    deadLetters: async () => [],
+    replay: async () => undefined,
+    get: async () => undefined,
+    async close() {},
   };
 }

@@ -256,7 +256,7 @@ describe('cancel and callbacks', () => {
     await firstResponse;
     runner.callback(id, { data: { ok: true }, task_id: 't' });
     expect(channel.response()).toMatchObject({ status: 'completed', data: { ok: true }, task_id: 't', event_name: 'e' });
-    expect(() => runner.callback(id, { data: 1 })).toThrowError(expect.objectContaining({ status: 409, code: 'invalid_state' }));
+    await expect(runner.routeCallback(id, { data: 1 })).rejects.toMatchObject({ status: 409, code: 'invalid_state' });
   });
 
   it('refuses a callback while still generating (409)', async () => {

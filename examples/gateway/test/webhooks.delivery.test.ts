@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookDispatcher, type LocalWebhookDispatcher } from '../src/webhooks/index.js';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/index.js';
 import { SECRET, completedEvent, recorder, startReceiver, type Receiver } from './webhooks.helpers.js';
 
 const CHANNEL = '6f1c7a52-3c53-4f4e-9d1e-0d1b5b0f7a11';
@@ -14,9 +14,9 @@ function headersOf(req: { headers: Record<string, string | string[] | undefined>
 
 describe('webhook delivery: signing and sending', () => {
   let receiver: Receiver | undefined;
-  let dispatcher: LocalWebhookDispatcher | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   afterEach(async () => {
-    dispatcher?.close();
+    await dispatcher?.close();
     await receiver?.close();
     receiver = undefined;
     dispatcher = undefined;
@@ -58,8 +58,8 @@ describe('webhook delivery: signing and sending', () => {
     expect(delivery.attempts).toEqual([{ attempt: 1, at: new Date(fixedNow).toISOString(), status: 200, duration_ms: 0 }]);
     expect(rec.attempts).toHaveLength(1);
     expect(rec.settled).toEqual([{ id: event.id, state: 'delivered' }]);
-    expect(dispatcher.deadLetters()).toEqual([]);
-    expect(dispatcher.get(event.id)).toBe(delivery);
+    expect(await dispatcher.deadLetters()).toEqual([]);
+    expect(await dispatcher.get(event.id)).toBe(delivery);
   });
 
   it('counts any 2xx as success', async () => {

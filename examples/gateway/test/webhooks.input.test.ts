@@ -58,7 +58,7 @@ describe('dispatcher options', () => {
     d.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
     await rec.waitFor(() => rec.settled.length === 1);
     expect(f.count()).toBe(3);
-    d.close();
+    await d.close();
   });
 });
 
@@ -85,8 +85,8 @@ describe('deliver never throws on bad input', () => {
       expect(delivery.attempts[0]?.error).toMatch(/^invalid_delivery: /);
       expect(delivery.attempts[0]?.error).toMatch(message);
       expect(delivery.id.length).toBeGreaterThan(0);
-      expect(d.deadLetters()).toEqual([delivery]);
-      d.close();
+      expect(await d.deadLetters()).toEqual([delivery]);
+      await d.close();
     });
   }
 
@@ -103,7 +103,7 @@ describe('deliver never throws on bad input', () => {
     const delivery = d.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
     await rec.waitFor(() => rec.settled.length === 1);
     expect(delivery.attempts[0]?.error).toBe('network error: boom');
-    d.close();
+    await d.close();
   });
 });
 
@@ -120,7 +120,7 @@ describe('no duplicates, no losses', () => {
     expect(d.deliver({ url: URL_, channelId: CHANNEL, body: event })).toBe(first);
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(f.count()).toBe(1);
-    d.close();
+    await d.close();
   });
 
   it('replay of a pending or delivered delivery sends nothing more', async () => {
@@ -128,13 +128,13 @@ describe('no duplicates, no losses', () => {
     const rec = recorder();
     const d = createWebhookDispatcher({ secret: SECRET, fetch: f.fetch, onSettled: rec.onSettled });
     const delivery = d.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
-    expect(d.replay(delivery.id)).toBe(delivery);
+    expect(await d.replay(delivery.id)).toBe(delivery);
     await rec.waitFor(() => rec.settled.length === 1);
-    expect(d.replay(delivery.id)).toBe(delivery);
+    expect(await d.replay(delivery.id)).toBe(delivery);
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(f.count()).toBe(1);
     expect(delivery.attempts).toHaveLength(1);
-    d.close();
+    await d.close();
   });
 
   it('keeps delivering when a callback throws', async () => {
@@ -160,8 +160,8 @@ describe('no duplicates, no losses', () => {
     expect(attempts).toBe(3);
     expect(delivery.state).toBe('dead');
     expect(delivery.attempts).toHaveLength(3);
-    expect(d.deadLetters()).toEqual([delivery]);
-    d.close();
+    expect(await d.deadLetters()).toEqual([delivery]);
+    await d.close();
   });
 
   it('forgets the oldest delivered deliveries beyond maxDelivered, leaving dead ones to their own cap', async () => {
@@ -177,11 +177,11 @@ describe('no duplicates, no losses', () => {
     await rec.waitFor(() => rec.settled.length === 2);
     const b = d.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
     await rec.waitFor(() => rec.settled.length === 3);
-    expect(d.get(a.id)).toBeUndefined();
-    expect(d.get(b.id)).toBe(b);
-    expect(d.get(dead.id)).toBe(dead);
-    expect(d.deadLetters()).toEqual([dead]);
-    d.close();
+    expect(await d.get(a.id)).toBeUndefined();
+    expect(await d.get(b.id)).toBe(b);
+    expect(await d.get(dead.id)).toBe(dead);
+    expect(await d.deadLetters()).toEqual([dead]);
+    await d.close();
   });
 
   it('forgets the deliveries dead longest beyond maxDead; a replay that dies again counts as newest', async () => {
@@ -196,24 +196,24 @@ describe('no duplicates, no losses', () => {
     };
     const a = await deliverDead();
     const b = await deliverDead();
-    expect(d.deadLetters()).toEqual([a, b]);
+    expect(await d.deadLetters()).toEqual([a, b]);
 
     const c = await deliverDead();
-    expect(d.deadLetters()).toEqual([b, c]);
-    expect(d.get(a.id)).toBeUndefined();
-    expect(d.replay(a.id)).toBeUndefined();
+    expect(await d.deadLetters()).toEqual([b, c]);
+    expect(await d.get(a.id)).toBeUndefined();
+    expect(await d.replay(a.id)).toBeUndefined();
 
     // b leaves the dead letters while pending again, and comes back as the newest dead one.
-    d.replay(b.id);
-    expect(d.deadLetters()).toEqual([c]);
+    await d.replay(b.id);
+    expect(await d.deadLetters()).toEqual([c]);
     await rec.waitFor(() => rec.settled.length === 4);
     expect(b.state).toBe('dead');
-    expect(d.deadLetters()).toEqual([c, b]);
+    expect(await d.deadLetters()).toEqual([c, b]);
 
     const e = await deliverDead();
-    expect(d.deadLetters()).toEqual([b, e]);
-    expect(d.get(c.id)).toBeUndefined();
+    expect(await d.deadLetters()).toEqual([b, e]);
+    expect(await d.get(c.id)).toBeUndefined();
     expect(failing.count()).toBe(5);
-    d.close();
+    await d.close();
   });
 });

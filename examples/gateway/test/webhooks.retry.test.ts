@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookDispatcher, type LocalWebhookDispatcher } from '../src/webhooks/index.js';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/index.js';
 import { SECRET, completedEvent, recorder, startReceiver, unusedPort, type Receiver } from './webhooks.helpers.js';
 
 const CHANNEL = '0b8f6a4e-9d1c-4c1e-8f7a-2e4d5c6b7a81';
@@ -12,9 +12,9 @@ function stringHeaders(headers: Record<string, string | string[] | undefined>): 
 
 describe('webhook retries, timeouts, dead letters (real receiver)', () => {
   let receiver: Receiver | undefined;
-  let dispatcher: LocalWebhookDispatcher | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   afterEach(async () => {
-    dispatcher?.close();
+    await dispatcher?.close();
     await receiver?.close();
     receiver = undefined;
     dispatcher = undefined;
@@ -96,12 +96,12 @@ describe('webhook retries, timeouts, dead letters (real receiver)', () => {
 
     expect(delivery.state).toBe('dead');
     expect(delivery.attempts.map((a) => a.status)).toEqual([503, 503, 503]);
-    expect(dispatcher.deadLetters()).toEqual([delivery]);
+    expect(await dispatcher.deadLetters()).toEqual([delivery]);
     expect(rec.settled).toEqual([{ id: event.id, state: 'dead' }]);
 
     healthy = true;
-    expect(dispatcher.replay('evt_unknown')).toBeUndefined();
-    const replayed = dispatcher.replay(event.id);
+    expect(await dispatcher.replay('evt_unknown')).toBeUndefined();
+    const replayed = await dispatcher.replay(event.id);
     expect(replayed).toBe(delivery);
     expect(replayed?.state).toBe('pending');
     await rec.waitFor(() => rec.settled.length === 2);
@@ -113,7 +113,7 @@ describe('webhook retries, timeouts, dead letters (real receiver)', () => {
       [3, 503],
       [4, 200],
     ]);
-    expect(dispatcher.deadLetters()).toEqual([]);
+    expect(await dispatcher.deadLetters()).toEqual([]);
     expect(receiver.requests).toHaveLength(4);
     expect(receiver.requests[3]?.headers['webhook-id']).toBe(event.id);
     expect(receiver.requests[3]?.body).toBe(JSON.stringify(event));
@@ -125,7 +125,7 @@ describe('webhook retries, timeouts, dead letters (real receiver)', () => {
     dispatcher = createWebhookDispatcher({ secret: SECRET, retryScheduleMs: [5], onAttempt: rec.onAttempt, onSettled: rec.onSettled });
     const delivery = dispatcher.deliver({ url: receiver.url, channelId: CHANNEL, body: completedEvent() });
     await rec.waitFor(() => rec.settled.length === 1);
-    dispatcher.replay(delivery.id);
+    await dispatcher.replay(delivery.id);
     await rec.waitFor(() => rec.settled.length === 2);
     expect(delivery.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
     expect(delivery.state).toBe('dead');
@@ -143,6 +143,6 @@ describe('webhook retries, timeouts, dead letters (real receiver)', () => {
       expect(a.status).toBeUndefined();
       expect(a.error).toMatch(/^network error: ECONNREFUSED/);
     }
-    expect(dispatcher.deadLetters().map((d) => d.id)).toEqual([delivery.id]);
+    expect((await dispatcher.deadLetters()).map((d) => d.id)).toEqual([delivery.id]);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RETRY_SCHEDULE_MS, createWebhookDispatcher, type LocalWebhookDispatcher } from '../src/webhooks/index.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/index.js';
 import { SECRET, completedEvent, recorder } from './webhooks.helpers.js';
 
 const URL_ = 'http://127.0.0.1:9/hooks';
@@ -31,13 +31,13 @@ function stubFetch(answer: (n: number) => number | 'hang'): { fetch: typeof fetc
 }
 
 describe('webhook schedule (fake timers)', () => {
-  let dispatcher: LocalWebhookDispatcher | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(START);
   });
-  afterEach(() => {
-    dispatcher?.close();
+  afterEach(async () => {
+    await dispatcher?.close();
     dispatcher = undefined;
     vi.useRealTimers();
   });
@@ -96,7 +96,7 @@ describe('webhook schedule (fake timers)', () => {
     const delivery = dispatcher.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
     await vi.advanceTimersByTimeAsync(0);
     expect(vi.getTimerCount()).toBe(1);
-    dispatcher.close();
+    await dispatcher.close();
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(24 * 3_600_000);
     expect(stub.calls).toHaveLength(1);
@@ -110,7 +110,7 @@ describe('webhook schedule (fake timers)', () => {
     dispatcher = createWebhookDispatcher({ secret: SECRET, fetch: stub.fetch, onAttempt: rec.onAttempt, onSettled: rec.onSettled });
     const delivery = dispatcher.deliver({ url: URL_, channelId: CHANNEL, body: completedEvent() });
     await vi.advanceTimersByTimeAsync(0);
-    dispatcher.close();
+    await dispatcher.close();
     await rec.waitFor(() => rec.attempts.length === 1);
     expect(rec.attempts[0]?.attempt.error).toBe('dispatcher closed');
     expect(vi.getTimerCount()).toBe(0);
@@ -144,6 +144,6 @@ describe('webhook timers do not keep the process alive', () => {
     // attempt-1 timeout, retry timer, attempt-2 timeout
     expect(created.length).toBeGreaterThanOrEqual(3);
     expect(created.every((t) => !t.hasRef())).toBe(true);
-    dispatcher.close();
+    await dispatcher.close();
   });
 });

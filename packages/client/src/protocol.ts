@@ -150,6 +150,13 @@ export interface ResponsePayload {
   ai_response?: { data: unknown };
   task_id?: string;
   callback_metadata?: Record<string, unknown>;
+  /**
+   * The channel's last seq: this response's own `seq`. Set by gateways that implement the
+   * stream digest extension.
+   */
+  last_seq?: number;
+  /** SHA-256 of `content`, set by gateways that implement the stream digest extension (lowercase hex of its UTF-8 bytes). */
+  content_sha256?: string;
 }
 
 /** Server events by name. */

@@ -25,6 +25,8 @@ export type { APIErrorInit } from './client/errors.js';
 export { streamChannel, toSSE, formatSSE, SSE_HEADERS } from './stream.js';
 export type { StreamChannelOptions } from './stream.js';
 export { StreamError } from './stream-error.js';
+export { contentDigest, verifyStreamDigest } from './stream-digest.js';
+export type { StreamDigestFields, VerifyStreamDigestInput, StreamDigestResult, StreamDigestFailureCode } from './stream-digest.js';
 export type { EventStream, StreamEvent, AIResponse, TokenGrant } from '@modelriver/client';
 
 export { createWebhookHandler } from './handler/webhook-handler.js';

@@ -115,6 +115,14 @@ interface WebhookBase {
   customer_data: Record<string, unknown>;
   /** ISO 8601. */
   timestamp: string;
+  /**
+   * Stream digest extension: the channel's last seq when the webhook was sent (the seq of the
+   * terminal `response`; for `task.ai_generated`, of the `ai_generated` one). Check a browser's
+   * text against it with `verifyStreamDigest`.
+   */
+  last_seq?: number;
+  /** Stream digest extension: lowercase hex SHA-256 of the UTF-8 bytes of `content`. */
+  content_sha256?: string;
 }
 
 /** A verified webhook delivery: a union on `type`. */

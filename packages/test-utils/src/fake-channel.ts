@@ -86,6 +86,7 @@ export class FakeChannel {
 
   private readonly events: ServerEvent[] = [];
   private readonly members = new Map<FakeConnection, Subscription>();
+  private readonly latestResumeToken = new WeakMap<FakeConnection, string>();
   private readonly pendingTimers = new Set<{ handle: unknown; wake: () => void }>();
   private readonly joinWaiters = new Set<(connection: FakeConnection) => void>();
   private readonly closeWaiters = new Set<(error: Error) => void>();
@@ -308,7 +309,11 @@ export class FakeChannel {
 
   /** @internal A socket's join passed the gateway's checks: reply, replay, subscribe. */
   attach(connection: FakeConnection, joinRef: string | null, ref: string | null, lastSeq: number): void {
+    // As the gateway does: a socket's join revokes the resume token its previous join returned.
+    const previous = this.latestResumeToken.get(connection);
+    if (previous !== undefined) this.ctx.tokens.revokeOne(previous);
     const resumeToken = this.ctx.tokens.issue(this.topic, 'resume_token', this.ctx.resumeTokenTtlMs);
+    this.latestResumeToken.set(connection, resumeToken);
     this.resumeTokens.push(resumeToken);
     connection.send(replyFrame(joinRef, ref, this.topic, 'ok', { last_seq: this.lastSeq, resume_token: resumeToken }));
     const sub: Subscription = { joinRef, sentSeq: 0 };

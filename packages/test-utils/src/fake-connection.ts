@@ -210,7 +210,7 @@ export class FakeConnection {
     const channel = this.topics.get(topic);
     if (!channel) {
       // What Phoenix answers for a push to a topic the socket has not joined.
-      this.send(replyFrame(joinRef, ref, topic, 'error', { reason: 'unmatched topic' }));
+      this.send(replyFrame(joinRef, ref, topic, 'error', { reason: 'unmatched_topic' }));
       return;
     }
     switch (event) {

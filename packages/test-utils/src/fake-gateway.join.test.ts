@@ -97,6 +97,6 @@ describe('FakeGateway joins', () => {
   it('answers a push to a topic not joined with an error', async () => {
     const ch = gw.createChannel();
     client = await RawClient.connect(gw.socketUrl(ch.wsToken));
-    expect(await client.push(ch.topic, 'cancel', {})).toEqual({ status: 'error', response: { reason: 'unmatched topic' } });
+    expect(await client.push(ch.topic, 'cancel', {})).toEqual({ status: 'error', response: { reason: 'unmatched_topic' } });
   });
 });

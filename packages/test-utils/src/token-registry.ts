@@ -62,6 +62,12 @@ export class TokenRegistry {
     return token === null ? null : (this.records.get(token)?.kind ?? null);
   }
 
+  /** Makes one unspent token unusable (an unknown or spent one is left as it is). */
+  revokeOne(token: string): void {
+    const record = this.records.get(token);
+    if (record?.state === 'fresh') record.state = 'revoked';
+  }
+
   /** Makes every unspent token of `topic` unusable (optionally only one kind). */
   revoke(topic: string, kind?: TokenKind): number {
     let count = 0;

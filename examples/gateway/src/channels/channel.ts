@@ -2,12 +2,17 @@ import type { ServerEventMap, ServerEventName } from '@modelriver/client';
 import type { Connection } from './connection.js';
 import { ChannelHubError } from './errors.js';
 import { EventLog, type OutgoingEvent } from './log.js';
+import type { MirrorFeed } from './mirror.js';
 import type { ChannelHandle } from './types.js';
 
 /** What a channel asks of the hub that owns it. */
 export interface ChannelHost {
   /** Called once, on the first `finish()`: the hub stamps `finishedAt` and schedules the log's removal. */
   channelFinished(channel: Channel): void;
+  /** This node no longer runs the channel: its sockets here follow whoever does. */
+  channelReleased(channel: Channel): void;
+  /** An event was appended at `seq`: the hub makes it visible now, or once the store has it. */
+  channelAppended(channel: Channel, seq: number): void;
   /** Reports an exception thrown by a hook (`onCancel`), which must not reach the socket code. */
   reportError(error: unknown): void;
 }
@@ -34,6 +39,15 @@ export class Channel implements ChannelHandle {
   finishedAt = -1;
   /** Set once the log is gone (retention elapsed or hub closed). */
   dropped = false;
+  /**
+   * The last seq sockets may be sent. Equal to the log's end in memory; behind a store, only
+   * what the store has, so no client ever sees an event that a node failure could take back.
+   */
+  visibleSeq = 0;
+  /** Another node took this channel over: what this node publishes now is dropped. */
+  fenced = false;
+  /** Set when another node runs this channel and this one only follows it for its sockets. */
+  feed: MirrorFeed | null = null;
   private cancelled = false;
 
   constructor(
@@ -41,6 +55,7 @@ export class Channel implements ChannelHandle {
     readonly topic: string,
     private readonly onCancel: () => void,
     private readonly host: ChannelHost,
+    private readonly onFenced?: () => void,
   ) {
     this.topicJson = JSON.stringify(topic);
   }
@@ -57,18 +72,55 @@ export class Channel implements ChannelHandle {
     if (this.finished) {
       throw new ChannelHubError('channel_finished', `channel ${this.channelId} is finished; nothing more can be published`);
     }
+    // Another node runs it now: what this one would add goes nowhere (the seq is not taken).
+    if (this.fenced) return this.log.lastSeq + 1;
     const seq = this.log.append(event, payload);
-    // Encoded here, once for all subscribers, and not at all when nobody listens.
-    if (this.subscribers.size > 0) {
-      const entry = this.log.at(seq) as OutgoingEvent;
-      for (const connection of this.subscribers) connection.offer(entry);
-    }
+    this.host.channelAppended(this, seq);
     return seq;
   }
 
+  /** Delivers every event up to `seq` to the joined sockets (encoded once, and not when nobody listens). */
+  reveal(seq: number): void {
+    if (seq <= this.visibleSeq) return;
+    const from = this.visibleSeq + 1;
+    this.visibleSeq = seq;
+    if (this.subscribers.size === 0) return;
+    for (let at = from; at <= seq; at++) {
+      const entry = this.log.at(at) as OutgoingEvent;
+      for (const connection of this.subscribers) connection.offer(entry);
+    }
+  }
+
   finish(): void {
-    if (this.finished) return;
+    if (this.finished || this.fenced) return;
     this.host.channelFinished(this);
+  }
+
+  history(): Array<{ seq: number; event: ServerEventName; payload: Record<string, unknown> }> {
+    const events: Array<{ seq: number; event: ServerEventName; payload: Record<string, unknown> }> = [];
+    for (let seq = 1; seq <= this.log.lastSeq; seq++) {
+      const entry = this.log.at(seq) as OutgoingEvent;
+      events.push({ seq, event: entry.event, payload: JSON.parse(entry.json) as Record<string, unknown> });
+    }
+    return events;
+  }
+
+  /** Tells the runner that another node runs this channel now (its hook's errors are reported). */
+  notifyFenced(): void {
+    try {
+      this.onFenced?.();
+    } catch (error) {
+      this.host.reportError(error);
+    }
+  }
+
+  release(): void {
+    this.host.channelReleased(this);
+  }
+
+  /** Whether the client's cancel has been asked for (once). */
+  get cancelRequested(): boolean {
+    return this.cancelled;
   }
 
   /** A client asked to cancel: the hook runs once, and never after the channel finished. */

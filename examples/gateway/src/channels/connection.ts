@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { Frame } from '@modelriver/client';
 import { pushFrame } from './frames.js';
 import type { Channel } from './channel.js';
 import { JoinRate } from './join-rate.js';
@@ -58,6 +59,8 @@ export class Connection {
   oversizeBytes = 0;
   /** When the sweep first saw the current oversize bytes in flight (-1: none, or one just drained). */
   oversizeSince = -1;
+  /** Frames that arrived while an earlier one waited on the store (null: none is waiting). */
+  queued: Frame[] | null = null;
   /** The resume token minted by this socket's latest join; its next join revokes it. */
   resumeToken: string | null = null;
   readonly joinRate: JoinRate;
@@ -105,6 +108,11 @@ export class Connection {
     this.lagging = false;
   }
 
+  /** Follows the same channel under a new owner object, keeping its place in the log. */
+  moveTo(channel: Channel): void {
+    this.channel = channel;
+  }
+
   unsubscribe(): void {
     this.channel = null;
     this.lagging = false;
@@ -134,13 +142,15 @@ export class Connection {
     const channel = this.channel;
     if (channel === null) return;
     const { log } = channel;
-    while (this.sentSeq < log.lastSeq) {
+    while (this.sentSeq < channel.visibleSeq) {
       if (this.ws.readyState !== OPEN) return;
       if (!force && this.ws.bufferedAmount > this.limits.highWaterMark) {
         this.lagging = true;
         return;
       }
-      const next = log.next(this.sentSeq, this.limits.maxMergedChars) as OutgoingEvent;
+      let next = log.next(this.sentSeq, this.limits.maxMergedChars) as OutgoingEvent;
+      // A merged run must not reach past what is visible (the rest is not in the store yet).
+      if (next.seq > channel.visibleSeq) next = log.at(this.sentSeq + 1) as OutgoingEvent;
       this.send(pushFrame(this.joinRefJson, channel.topicJson, next.event, next.json));
       this.sentSeq = next.seq;
     }

@@ -2,14 +2,17 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { channelTopic, type Frame, type JoinErrorReason } from '@modelriver/client';
+import type { BackplaneHost, ChannelBackplane, LoadedChannel } from './backplane.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { Connection, type DeliveryLimits } from './connection.js';
 import { LISTENER_TOPIC_PREFIX, listenerTopic, type ListenerRegistry } from './listeners.js';
 import { ChannelHubError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
-import { DEFAULT_MAX_TOKENS_PER_TOPIC, TokenStore } from './tokens.js';
+import type { Slot } from './log.js';
+import { MirrorFeed } from './mirror.js';
+import { DEFAULT_MAX_TOKENS_PER_TOPIC, localTokens, TokenStore, type ConnectTokens } from './tokens.js';
 import { isUuid, parseTopic } from './topic.js';
-import type { ChannelHandle, ChannelHub, ChannelHubOptions, ChannelHubStats, IntervalTimers } from './types.js';
+import type { ChannelHandle, ChannelHooks, ChannelHub, ChannelHubOptions, ChannelHubStats, IntervalTimers } from './types.js';
 
 /** The one path upgrades are served on (`{websocket_url}/websocket`). */
 export const SOCKET_PATH = '/socket/websocket';
@@ -26,6 +29,15 @@ export const SLOW_CONSUMER_CLOSE_CODE = 4408;
  * the socket stays open and a join after a backoff succeeds (clients retry unknown reasons).
  */
 export const JOIN_RATE_LIMITED = 'rate_limited';
+
+/**
+ * Join refusal reason while the shared store cannot be reached. Transient too: clients retry
+ * unknown reasons with a backoff, and the store is usually back within seconds.
+ */
+export const JOIN_STORE_UNAVAILABLE = 'store_unavailable';
+
+/** Frames a socket may send while its previous one waits on the store; more are dropped. */
+const MAX_QUEUED_FRAMES = 64;
 
 const DEFAULTS = {
   tokenTtlMs: 5 * 60_000,
@@ -87,7 +99,7 @@ export function createChannelHub(options: ChannelHubOptions): ChannelHub {
   return new Hub(options);
 }
 
-class Hub implements ChannelHub, ChannelHost {
+class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   private readonly projectId: string;
   private readonly now: () => number;
   private readonly tokenTtlMs: number;
@@ -102,8 +114,11 @@ class Hub implements ChannelHub, ChannelHost {
   private readonly timers: IntervalTimers;
   private readonly listeners: ListenerRegistry | undefined;
 
-  private readonly tokens: TokenStore;
+  private readonly tokens: ConnectTokens;
+  private readonly backplane: ChannelBackplane | undefined;
   private readonly channels = new Map<string, Channel>();
+  /** Channels run elsewhere being loaded for a join here, with the events that arrived meanwhile. */
+  private readonly loading = new Map<string, { promise: Promise<Channel | undefined>; backlog: RemoteBatch[] }>();
   /** Finished channels in the order they finished, hence in the order they expire. */
   private finishedQueue: Channel[] = [];
   private readonly connections = new Map<WebSocket, Connection>();
@@ -156,9 +171,13 @@ class Hub implements ChannelHub, ChannelHost {
     this.timers = timers;
 
     const maxPerTopic = positiveInteger(options, 'maxTokensPerChannel');
-    this.tokens = new TokenStore(
-      options.randomBytes === undefined ? { now, maxPerTopic } : { now, maxPerTopic, random: options.randomBytes },
-    );
+    this.backplane = options.backplane;
+    this.tokens =
+      this.backplane?.tokens ??
+      localTokens(
+        new TokenStore(options.randomBytes === undefined ? { now, maxPerTopic } : { now, maxPerTopic, random: options.randomBytes }),
+      );
+    this.backplane?.bind(this);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -188,7 +207,7 @@ class Hub implements ChannelHub, ChannelHost {
 
   // ---- ChannelHub ---------------------------------------------------------------------------
 
-  open(channelId: string, hooks: { onCancel: () => void; projectId?: string }): ChannelHandle {
+  open(channelId: string, hooks: ChannelHooks): ChannelHandle {
     if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
     if (!isUuid(channelId)) throw new ChannelHubError('invalid_channel_id', 'channelId must be a UUID');
     const projectId = hooks?.projectId ?? this.projectId;
@@ -199,8 +218,32 @@ class Hub implements ChannelHub, ChannelHost {
     if (this.live(channelId) !== undefined) {
       throw new ChannelHubError('channel_exists', `channel ${channelId} is already open`);
     }
-    const channel = new Channel(channelId, channelTopic(projectId, channelId), hooks.onCancel, this);
+    const channel = new Channel(channelId, channelTopic(projectId, channelId), hooks.onCancel, this, hooks.onFenced);
     this.channels.set(channelId, channel);
+    this.backplane?.opened(channelId, channel.topic);
+    return channel;
+  }
+
+  async adopt(channelId: string, hooks: ChannelHooks): Promise<ChannelHandle | undefined> {
+    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+    if (this.backplane === undefined) return undefined;
+    const loaded = await this.backplane.load(channelId, 0);
+    if (loaded === undefined || this.closed) return undefined;
+    const channel = new Channel(channelId, loaded.topic, hooks.onCancel, this, hooks.onFenced);
+    for (const slot of loaded.slots) channel.log.appendSlot(slot);
+    channel.visibleSeq = channel.log.lastSeq;
+    // Sockets here that followed the channel as a mirror now follow it from its new owner.
+    const mirror = this.channels.get(channelId);
+    this.channels.set(channelId, channel);
+    if (mirror !== undefined && mirror !== channel) {
+      mirror.dropped = true;
+      for (const connection of mirror.subscribers) {
+        connection.moveTo(channel);
+        channel.subscribers.add(connection);
+        connection.flush(false);
+      }
+      mirror.subscribers.clear();
+    }
     return channel;
   }
 
@@ -208,9 +251,20 @@ class Hub implements ChannelHub, ChannelHost {
     return this.live(channelId);
   }
 
-  issueToken(channelId: string): string {
-    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+  async describe(channelId: string): Promise<{ channelId: string; topic: string } | undefined> {
     const channel = this.live(channelId);
+    if (channel !== undefined) return { channelId, topic: channel.topic };
+    if (this.backplane === undefined || !isUuid(channelId)) return undefined;
+    const loaded = await this.backplane.load(channelId, Number.MAX_SAFE_INTEGER);
+    return loaded === undefined ? undefined : { channelId, topic: loaded.topic };
+  }
+
+  async issueToken(channelId: string): Promise<string> {
+    if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
+    const channel = await this.describe(channelId);
+    // A channel opened here may not be in the store yet: no token for it leaves before it is,
+    // or another node could refuse the join.
+    if (channel !== undefined && this.backplane !== undefined && this.channels.has(channelId)) await this.backplane.written();
     if (channel === undefined) {
       throw new ChannelHubError('channel_not_found', `channel ${channelId} is unknown or its log has expired`);
     }
@@ -235,6 +289,7 @@ class Hub implements ChannelHub, ChannelHost {
       channel.subscribers.clear();
     }
     this.channels.clear();
+    this.loading.clear();
     this.finishedQueue = [];
     this.tokens.clear();
     this.listeners?.close();
@@ -273,6 +328,58 @@ class Hub implements ChannelHub, ChannelHost {
   channelFinished(channel: Channel): void {
     channel.finishedAt = this.now();
     this.finishedQueue.push(channel);
+    if (channel.feed === null && !channel.fenced) this.backplane?.finished(channel.channelId);
+  }
+
+  channelAppended(channel: Channel, seq: number): void {
+    if (this.backplane === undefined) {
+      channel.reveal(seq);
+      return;
+    }
+    // Sockets see it once the store has it (durable()); a fenced node's writes go nowhere.
+    if (!channel.fenced) this.backplane.appended(channel.channelId, seq, channel.log.slotAt(seq) as Slot);
+  }
+
+  // ---- BackplaneHost ------------------------------------------------------------------------
+
+  durable(channelId: string, seq: number): void {
+    const channel = this.channels.get(channelId);
+    if (channel !== undefined && channel.feed === null) channel.reveal(seq);
+  }
+
+  remote(channelId: string, firstSeq: number, slots: readonly Slot[], finished: boolean): void {
+    const channel = this.channels.get(channelId);
+    if (channel?.feed) {
+      channel.feed.push({ firstSeq, slots, finished });
+      return;
+    }
+    this.loading.get(channelId)?.backlog.push({ firstSeq, slots, finished });
+  }
+
+  cancel(channelId: string): void {
+    const channel = this.channels.get(channelId);
+    if (channel !== undefined && channel.feed === null) channel.requestCancel();
+  }
+
+  fenced(channelId: string): void {
+    const channel = this.channels.get(channelId);
+    if (channel === undefined || channel.feed !== null || channel.fenced) return;
+    this.channelReleased(channel);
+    channel.notifyFenced();
+  }
+
+  channelReleased(channel: Channel): void {
+    const backplane = this.backplane;
+    if (backplane === undefined || channel.feed !== null || channel.dropped) return;
+    channel.fenced = true;
+    // What the store never took is not the channel's: the new owner writes those seqs anew.
+    channel.log.truncate(channel.visibleSeq);
+    channel.feed = this.feedFor(channel);
+    void channel.feed.refill();
+  }
+
+  resync(): void {
+    for (const channel of this.channels.values()) void channel.feed?.refill();
   }
 
   reportError(error: unknown): void {
@@ -301,17 +408,34 @@ class Hub implements ChannelHub, ChannelHost {
     if (token === null && this.listeners !== undefined && req.headers.authorization !== undefined) {
       return this.upgradeListener(req, socket, head, this.listeners);
     }
-    if (token === null || !this.tokens.isValid(token)) return reject(socket, 403);
-    // The token is used up only once ws accepts the handshake (synchronously, in this callback),
-    // so a malformed upgrade request does not burn it.
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const topic = this.tokens.consume(token);
-      if (topic === undefined) {
-        ws.terminate();
-        return;
-      }
-      this.accept(ws, topic);
-    });
+    if (token === null) return reject(socket, 403);
+    this.tokens.isValid(token).then(
+      (valid) => {
+        if (!valid) return reject(socket, 403);
+        if (this.closed) return reject(socket, 503);
+        if (socket.destroyed) return;
+        // The token is used up only once ws accepts the handshake, so a malformed upgrade request
+        // does not burn it. Until it is, the socket reads nothing: no frame can arrive unrouted.
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.pause();
+          this.tokens.consume(token).then(
+            (topic) => {
+              if (topic === undefined || this.closed) return ws.terminate();
+              this.accept(ws, topic);
+              ws.resume();
+            },
+            (error: unknown) => {
+              this.reportError(error);
+              ws.terminate();
+            },
+          );
+        });
+      },
+      (error: unknown) => {
+        this.reportError(error);
+        reject(socket, 503);
+      },
+    );
   }
 
   private upgradeListener(req: IncomingMessage, socket: Duplex, head: Buffer, listeners: ListenerRegistry): void {
@@ -347,15 +471,45 @@ class Hub implements ChannelHub, ChannelHost {
       this.droppedFrames++;
       return;
     }
+    if (connection.queued !== null) {
+      // The previous frame waits on the store; this one follows it, in order.
+      if (connection.queued.length >= MAX_QUEUED_FRAMES) this.droppedFrames++;
+      else connection.queued.push(decoded.frame);
+      return;
+    }
+    this.dispatch(connection, decoded.frame);
+  }
+
+  /** Routes one frame; one that waits on the store holds the socket's later frames until it is done. */
+  private dispatch(connection: Connection, frame: Frame): void {
+    let pending: Promise<void> | void;
     try {
-      this.route(connection, decoded.frame);
+      pending = this.route(connection, frame);
     } catch (error) {
       // Defensive: nothing in routing is expected to throw, and a socket handler must not.
       this.reportError(error);
+      return;
     }
+    if (pending === undefined) return;
+    connection.queued = [];
+    pending
+      .catch((error: unknown) => this.reportError(error))
+      .finally(() => {
+        const queued = connection.queued ?? [];
+        connection.queued = null;
+        for (let i = 0; i < queued.length; i++) {
+          // A frame that waits again holds the rest behind it (dispatch set `queued` anew).
+          const waiting = connection.queued as Frame[] | null;
+          if (waiting !== null) {
+            waiting.push(...queued.slice(i));
+            return;
+          }
+          this.dispatch(connection, queued[i] as Frame);
+        }
+      });
   }
 
-  private route(connection: Connection, [joinRef, ref, topic, event, payload]: Frame): void {
+  private route(connection: Connection, [joinRef, ref, topic, event, payload]: Frame): Promise<void> | void {
     if (event === 'heartbeat' && topic === 'phoenix') {
       connection.send(replyFrame(null, ref, topic, 'ok', {}));
       return;
@@ -364,10 +518,7 @@ class Hub implements ChannelHub, ChannelHost {
       this.routeListener(connection, joinRef, ref, topic, event, payload);
       return;
     }
-    if (event === 'phx_join') {
-      this.join(connection, joinRef, ref, topic, payload);
-      return;
-    }
+    if (event === 'phx_join') return this.join(connection, joinRef, ref, topic, payload);
     const channel = connection.channel;
     const joined = channel !== null && channel.topic === topic;
     if (event === 'phx_leave') {
@@ -403,8 +554,8 @@ class Hub implements ChannelHub, ChannelHost {
     listeners.receive(connection, joinRef, ref, topic, event, payload);
   }
 
-  private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): void {
-    const refuse = (reason: JoinErrorReason | typeof JOIN_RATE_LIMITED): void =>
+  private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): Promise<void> | void {
+    const refuse = (reason: JoinErrorReason | typeof JOIN_RATE_LIMITED | typeof JOIN_STORE_UNAVAILABLE): void =>
       connection.send(replyFrame(joinRef, ref, topic, 'error', { reason }));
     // Counted before anything else, so refused joins cost their share too; the current
     // subscription, if any, is left as it is.
@@ -415,26 +566,54 @@ class Hub implements ChannelHub, ChannelHost {
     const parts = parseTopic(topic);
     if (parts === null) return refuse('invalid_channel_format');
     if (topic !== connection.topic) return refuse('unauthorized');
-    const channel = this.live(parts.channelId);
-    if (channel === undefined) return refuse('not_found');
-
-    const fromSeq = readLastSeq(payload);
-    // A second join on the same socket (a client rejoining in place) replaces the first.
-    this.leave(connection);
+    const local = this.live(parts.channelId);
+    const found = local ?? (this.backplane === undefined ? undefined : this.mirror(parts.channelId));
+    if (found === undefined) return refuse('not_found');
     // One live resume token per socket: a rejoin flood must not mint tokens that all stay valid.
-    if (connection.resumeToken !== null) this.tokens.revoke(connection.resumeToken);
-    const resumeToken = this.tokens.issue(topic, this.resumeTokenTtlMs);
-    connection.resumeToken = resumeToken;
+    const previous = connection.resumeToken;
+    connection.resumeToken = null;
+    if (previous !== null) this.tokens.revoke(previous).catch((error: unknown) => this.reportError(error));
+    return Promise.all([found, this.tokens.issue(topic, this.resumeTokenTtlMs)]).then(
+      ([channel, resumeToken]) => {
+        if (connection.closingSince !== -1 || !this.connections.has(connection.ws)) return;
+        if (channel === undefined || channel.dropped) return refuse('not_found');
+        connection.resumeToken = resumeToken;
+        this.subscribe(connection, channel, joinRef, ref, topic, readLastSeq(payload), resumeToken);
+      },
+      (error: unknown) => {
+        this.reportError(error);
+        refuse(JOIN_STORE_UNAVAILABLE);
+      },
+    );
+  }
+
+  private subscribe(
+    connection: Connection,
+    channel: Channel,
+    joinRef: string | null,
+    ref: string | null,
+    topic: string,
+    fromSeq: number,
+    resumeToken: string,
+  ): void {
+    // A second join on the same socket (a client rejoining in place) replaces the first; a mirror
+    // it rejoins is not dropped on the way.
+    if (connection.channel === channel) {
+      channel.subscribers.delete(connection);
+      connection.unsubscribe();
+    } else {
+      this.leave(connection);
+    }
     connection.subscribe(channel, joinRef, fromSeq);
     channel.subscribers.add(connection);
     connection.send(
-      replyFrame(joinRef, ref, topic, 'ok', { last_seq: channel.lastSeq, resume_token: resumeToken }),
+      replyFrame(joinRef, ref, topic, 'ok', { last_seq: channel.visibleSeq, resume_token: resumeToken }),
     );
     connection.flush(false);
     const onJoin = this.options.onJoin;
     if (onJoin !== undefined) {
       try {
-        onJoin({ channelId: channel.channelId, topic, fromSeq, lastSeq: channel.lastSeq });
+        onJoin({ channelId: channel.channelId, topic, fromSeq, lastSeq: channel.visibleSeq });
       } catch (error) {
         this.reportError(error);
       }
@@ -442,8 +621,57 @@ class Hub implements ChannelHub, ChannelHost {
   }
 
   private leave(connection: Connection): void {
-    connection.channel?.subscribers.delete(connection);
+    const channel = connection.channel;
+    if (channel === null) return;
+    channel.subscribers.delete(connection);
     connection.unsubscribe();
+    // A mirror is kept only for the sockets here that follow it; the store keeps the channel.
+    if (channel.feed !== null && channel.subscribers.size === 0) this.drop(channel);
+  }
+
+  /** Loads a channel run on another node and follows it for the sockets here (one load per channel). */
+  private mirror(channelId: string): Promise<Channel | undefined> {
+    const backplane = this.backplane as ChannelBackplane;
+    const existing = this.loading.get(channelId);
+    if (existing !== undefined) return existing.promise;
+    const backlog: RemoteBatch[] = [];
+    const promise = backplane.load(channelId, 0).then(
+      (loaded) => {
+        this.loading.delete(channelId);
+        if (loaded === undefined || this.closed) return undefined;
+        const raced = this.live(channelId);
+        if (raced !== undefined) return raced;
+        const channel = this.mirrorOf(channelId, loaded);
+        for (const batch of backlog) channel.feed?.push(batch);
+        return channel;
+      },
+      (error: unknown) => {
+        this.loading.delete(channelId);
+        throw error;
+      },
+    );
+    this.loading.set(channelId, { promise, backlog });
+    return promise;
+  }
+
+  private feedFor(channel: Channel): MirrorFeed {
+    const backplane = this.backplane as ChannelBackplane;
+    return new MirrorFeed(channel, {
+      load: (afterSeq) => backplane.load(channel.channelId, afterSeq),
+      finished: () => {
+        if (!channel.finished) this.channelFinished(channel);
+      },
+      reportError: (error) => this.reportError(error),
+    });
+  }
+
+  private mirrorOf(channelId: string, loaded: LoadedChannel): Channel {
+    const backplane = this.backplane as ChannelBackplane;
+    const channel = new Channel(channelId, loaded.topic, () => backplane.cancel(channelId), this);
+    channel.feed = this.feedFor(channel);
+    channel.feed.push({ firstSeq: loaded.afterSeq + 1, slots: loaded.slots, finished: loaded.finished });
+    this.channels.set(channelId, channel);
+    return channel;
   }
 
   // ---- channels -----------------------------------------------------------------------------
@@ -530,6 +758,13 @@ class Hub implements ChannelHub, ChannelHost {
     connection.closingSince = now;
     if (ws.readyState === OPEN) ws.close(SLOW_CONSUMER_CLOSE_CODE, 'slow_consumer');
   }
+}
+
+/** Events another node appended, as the backplane reports them. */
+interface RemoteBatch {
+  firstSeq: number;
+  slots: readonly Slot[];
+  finished: boolean;
 }
 
 function readLastSeq(payload: unknown): number {

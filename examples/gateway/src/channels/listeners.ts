@@ -66,6 +66,8 @@ export class ListenerRegistry {
       /** The project id of an API key, or undefined when the key is unknown. */
       authenticate: (apiKey: string) => string | undefined;
       timers?: Timers;
+      /** Told when a project gains its first listener here or loses its last. */
+      onPresence?: (projectId: string, present: boolean) => void;
     },
   ) {
     this.timers = options.timers ?? systemTimers;
@@ -74,6 +76,11 @@ export class ListenerRegistry {
   /** The project of an API key presented at the upgrade, or undefined (answered 401). */
   authenticate(apiKey: string): string | undefined {
     return this.options.authenticate(apiKey);
+  }
+
+  /** Projects with at least one listener connected here. */
+  projects(): string[] {
+    return [...this.byProject.keys()];
   }
 
   /** Connected listeners of a project. */
@@ -102,6 +109,7 @@ export class ListenerRegistry {
     const list = this.byProject.get(projectId) ?? [];
     list.push({ connection, joinRefJson: JSON.stringify(joinRef), topic });
     this.byProject.set(projectId, list);
+    if (list.length === 1) this.options.onPresence?.(projectId, true);
     connection.send(replyFrame(joinRef, ref, topic, 'ok', { project_id: projectId }));
   }
 
@@ -199,8 +207,13 @@ export class ListenerRegistry {
     const list = this.byProject.get(projectId);
     if (list === undefined) return;
     const rest = list.filter((j) => j.connection !== connection);
-    if (rest.length === 0) this.byProject.delete(projectId);
-    else this.byProject.set(projectId, rest);
+    if (rest.length === list.length) return;
+    if (rest.length > 0) {
+      this.byProject.set(projectId, rest);
+      return;
+    }
+    this.byProject.delete(projectId);
+    this.options.onPresence?.(projectId, false);
   }
 }
 

@@ -10,7 +10,7 @@ export interface OutgoingEvent {
 }
 
 /** A logged event other than `tokens`, encoded once and shared by every socket. */
-interface EncodedEvent {
+export interface EncodedEvent {
   readonly event: Exclude<ServerEventName, 'tokens'>;
   readonly json: string;
 }
@@ -19,7 +19,7 @@ interface EncodedEvent {
  * One log slot. A `tokens` event, which is most of any log, is kept as its bare delta string
  * (tens of bytes instead of an object and two strings), and its JSON is rebuilt when it is sent.
  */
-type Slot = string | EncodedEvent;
+export type Slot = string | EncodedEvent;
 
 const OTHER_EVENTS: ReadonlySet<string> = new Set<ServerEventName>(['status', 'tool_call', 'response']);
 
@@ -83,6 +83,30 @@ export class EventLog {
     }
     this.slots.push({ event: event as EncodedEvent['event'], json });
     return seq;
+  }
+
+  /**
+   * Appends a slot another node already validated and numbered (a mirror of a channel run
+   * elsewhere, or a log loaded from the store). Its `seq` is the next one.
+   */
+  appendSlot(slot: Slot): number {
+    this.slots.push(slot);
+    return this.slots.length;
+  }
+
+  /** Forgets every event after `seq` (events a node wrote locally but the store never took). */
+  truncate(seq: number): void {
+    if (seq < this.slots.length) this.slots.length = seq;
+  }
+
+  /** The raw slot at `seq` (what the store keeps), or `undefined`. */
+  slotAt(seq: number): Slot | undefined {
+    return this.slots[seq - 1];
+  }
+
+  /** The slots after `afterSeq`, for a store to persist or a node to load. */
+  slotsAfter(afterSeq: number): Slot[] {
+    return this.slots.slice(afterSeq);
   }
 
   /**

@@ -9,6 +9,50 @@ const TOKEN_BYTES = 24;
 /** Default cap on the live tokens of one topic (see {@link TokenStore.issue}). */
 export const DEFAULT_MAX_TOKENS_PER_TOPIC = 64;
 
+/**
+ * The connect and resume tokens as the hub uses them: the same operations as {@link TokenStore},
+ * asynchronous so that they can live in a store shared by several gateway nodes (Redis), where
+ * `consume` is one atomic `GETDEL`.
+ */
+export interface ConnectTokens {
+  issue(topic: string, ttlMs: number): Promise<string>;
+  isValid(token: string): Promise<boolean>;
+  consume(token: string): Promise<string | undefined>;
+  revoke(token: string): Promise<void>;
+  /** Forgets expired tokens (a store with its own expiry does nothing). */
+  sweep(): void;
+  /** Live tokens this node knows of (a shared store reports -1: it does not count them). */
+  readonly size: number;
+  clear(): void;
+}
+
+/**
+ * The in-memory {@link ConnectTokens}: a {@link TokenStore} behind promises that are already settled.
+ *
+ * @example
+ * ```ts
+ * const tokens = localTokens(new TokenStore({ now: Date.now }));
+ * const token = await tokens.issue(topic, 60_000);
+ * await tokens.consume(token); // topic
+ * ```
+ */
+export function localTokens(store: TokenStore): ConnectTokens {
+  return {
+    issue: (topic, ttlMs) => Promise.resolve(store.issue(topic, ttlMs)),
+    isValid: (token) => Promise.resolve(store.isValid(token)),
+    consume: (token) => Promise.resolve(store.consume(token)),
+    revoke: (token) => {
+      store.revoke(token);
+      return Promise.resolve();
+    },
+    sweep: () => store.sweep(),
+    get size() {
+      return store.size;
+    },
+    clear: () => store.clear(),
+  };
+}
+
 interface TokenEntry {
   readonly topic: string;
   readonly expiresAt: number;

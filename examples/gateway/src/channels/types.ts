@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { ServerEventMap, ServerEventName } from '@modelriver/client';
+import type { ChannelBackplane } from './backplane.js';
 import type { ListenerRegistry } from './listeners.js';
 
 export interface ChannelHubOptions {
@@ -55,6 +56,21 @@ export interface ChannelHubOptions {
   listeners?: ListenerRegistry;
   /** Told of exceptions thrown by hooks (`onCancel`, `onJoin`); they never reach the sockets. */
   onError?: (error: unknown) => void;
+  /**
+   * The store shared by several gateway nodes (Redis). Without it, channels and tokens live in
+   * this process only.
+   */
+  backplane?: ChannelBackplane;
+}
+
+/** What the owner of a channel is told. */
+export interface ChannelHooks {
+  /** A client asked to cancel (on any node). */
+  onCancel: () => void;
+  /** Another node took the channel over (this one was thought dead): stop working on it. */
+  onFenced?: () => void;
+  /** A UUID: puts the channel in that project's topic instead of the hub's default project. */
+  projectId?: string;
 }
 
 /** The periodic timer the hub's sweep runs on (`setInterval`/`clearInterval`, injectable). */
@@ -97,10 +113,18 @@ export interface ChannelHub {
    * Registers a channel; events published before any join are kept and replayed. `projectId` (a
    * UUID) puts it in that project's topic instead of the hub's default project.
    */
-  open(channelId: string, hooks: { onCancel: () => void; projectId?: string }): ChannelHandle;
+  open(channelId: string, hooks: ChannelHooks): ChannelHandle;
+  /**
+   * Takes over a channel another node ran (from the shared store), with its log so far; its
+   * sockets here, if any, follow it on. `undefined` without a store or when the store lacks it.
+   */
+  adopt(channelId: string, hooks: ChannelHooks): Promise<ChannelHandle | undefined>;
+  /** A channel run on this node. */
   get(channelId: string): ChannelHandle | undefined;
-  /** Issues a single-use ws_token bound to the channel's topic. */
-  issueToken(channelId: string): string;
+  /** A live channel run on any node (its topic), or `undefined`. */
+  describe(channelId: string): Promise<{ channelId: string; topic: string } | undefined>;
+  /** Issues a single-use ws_token bound to the channel's topic (the channel may run on any node). */
+  issueToken(channelId: string): Promise<string>;
   /** Serves `/socket/websocket` upgrades on this HTTP server. */
   attach(server: Server): void;
   close(): Promise<void>;
@@ -116,4 +140,11 @@ export interface ChannelHandle {
   publish<K extends ServerEventName>(event: K, payload: Omit<ServerEventMap[K], 'seq'>): number;
   /** Call after the terminal response: the log is kept for `retentionMs`, then dropped. */
   finish(): void;
+  /**
+   * This node stops running the channel (another node took it over): what it publishes from now
+   * on is dropped, and its sockets here follow the channel from the store.
+   */
+  release(): void;
+  /** Every event so far, decoded (what a node taking the channel over continues from). */
+  history(): Array<{ seq: number; event: ServerEventName; payload: Record<string, unknown> }>;
 }

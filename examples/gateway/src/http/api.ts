@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import type { ProjectDirectory } from '../projects.js';
 import { createAuthenticator } from './auth.js';
 import { isJsonContentType, parseJson, readBody } from './body.js';
-import type { RateLimiter } from './rate-limit.js';
+import { storeUnavailable } from '../store/redis.js';
+import type { RateDecision, RateLimitStore } from './rate-limit.js';
 import type { RouteContext, Routes } from './routes.js';
 
 /** What {@link createApiHandler} needs. */
@@ -18,7 +19,8 @@ export interface ApiDeps {
   /** Who may call: every key of every project. */
   projects: ProjectDirectory;
   bodyLimitBytes: number;
-  limiter: RateLimiter;
+  /** Memory (`RateLimiter`) or shared (Redis); a failing store answers 503 `store_unavailable`. */
+  limiter: RateLimitStore;
   routes: Routes;
   logger: Logger;
 }
@@ -106,7 +108,15 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
       return;
     }
 
-    const decision = deps.limiter.take(apiKey);
+    let decision: RateDecision;
+    try {
+      decision = await deps.limiter.take(apiKey);
+    } catch (err) {
+      // Answered before the body is read, like the 429 below.
+      const failure = storeUnavailable(err);
+      answerEarly(req, res, limit, failure.status, errorBody(failure.code, failure.message), failure.headers);
+      return;
+    }
     if (!decision.ok) {
       answerEarly(req, res, limit, 429, errorBody(ErrorCode.rateLimited, `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`), {
         'retry-after': String(decision.retryAfterSeconds),

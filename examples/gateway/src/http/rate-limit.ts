@@ -1,10 +1,26 @@
 /**
  * Per-API-key token buckets: `capacity` requests in a burst, refilled at `refillPerSecond`.
  * Only valid keys get a bucket (auth runs first), so the map is bounded by the configured keys.
+ * {@link RateLimitStore} is the seam: {@link RateLimiter} here (one process), or
+ * `createRedisRateLimiter` in src/store (one bucket per key shared by gateway processes).
  */
 
-/** The outcome of {@link RateLimiter.take}. */
+/** The outcome of {@link RateLimitStore.take}. */
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Where the buckets live.
+ *
+ * @example
+ * ```ts
+ * const decision = await limiter.take(apiKey);
+ * if (!decision.ok) res.setHeader('Retry-After', String(decision.retryAfterSeconds));
+ * ```
+ */
+export interface RateLimitStore {
+  /** Takes one token from `key`'s bucket, or says how many whole seconds until one is available. */
+  take(key: string): Promise<RateDecision>;
+}
 
 /**
  * A token-bucket rate limiter keyed by API key.
@@ -14,7 +30,7 @@ export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number
  * const limiter = new RateLimiter(60, 10, Date.now); // bursts of 60, 10 requests/s sustained
  * ```
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimitStore {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
@@ -28,11 +44,15 @@ export class RateLimiter {
    *
    * @example
    * ```ts
-   * const decision = limiter.take(apiKey);
+   * const decision = await limiter.take(apiKey);
    * if (!decision.ok) res.setHeader('Retry-After', String(decision.retryAfterSeconds));
    * ```
    */
-  take(key: string): RateDecision {
+  take(key: string): Promise<RateDecision> {
+    return Promise.resolve(this.takeNow(key));
+  }
+
+  private takeNow(key: string): RateDecision {
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
     const elapsed = Math.max(0, now - bucket.at) / 1000;

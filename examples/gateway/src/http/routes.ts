@@ -7,15 +7,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { channelTopic, type ResponsePayload } from '@modelriver/client';
 import type { AsyncAck, ReconnectAnswer, SyncAnswer } from '@modelriver/node';
 import { parseTopic } from '../channels/topic.js';
-import type { ChannelHandle, ChannelHub } from '../channels/types.js';
+import type { ChannelHub } from '../channels/types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import { storeUnavailable } from '../store/redis.js';
 import type { Project } from '../projects.js';
-import type { RequestRecord } from '../runner/request-record.js';
 import type { AcceptedRequest, Runner } from '../runner/runner.js';
-import type { RequestStore } from '../runner/request-store.js';
+import type { RequestLogStore, StoredRequestLog } from '../runner/request-store.js';
 import type { WebhookDelivery, WebhookDispatcher } from '../webhooks/types.js';
 import type { Workflow } from '../workflows.js';
-import type { IdempotencyCache, StoredAnswer } from './idempotency.js';
+import type { IdempotencyStore, StoredAnswer } from './idempotency.js';
 import { publicBase, websocketUrl } from './public-url.js';
 import { isUuid } from '../values.js';
 import { parseAiRequest, parseCallbackBody, parseReconnectBody, type AiRequestInput } from './validation.js';
@@ -65,9 +65,9 @@ export interface RoutesDeps {
   runner: Runner;
   hub: ChannelHub;
   dispatcher: WebhookDispatcher;
-  store: RequestStore;
+  store: RequestLogStore;
   workflows: ReadonlyMap<string, Workflow>;
-  idempotency: IdempotencyCache;
+  idempotency: IdempotencyStore;
 }
 
 function compile(method: string, template: string, hasBody: boolean, handler: Route['handler']): Route {
@@ -106,14 +106,16 @@ export function createRoutes(deps: RoutesDeps): Routes {
    * Another project's resources are answered exactly like missing ones (404, same message), so a
    * key cannot even learn that a channel id exists elsewhere.
    */
-  function ownRecord(project: Project, channelId: string): RequestRecord | undefined {
-    const record = isUuid(channelId) ? deps.store.get(channelId) : undefined;
-    return record?.projectId === project.id ? record : undefined;
+  async function ownRecord(project: Project, channelId: string): Promise<StoredRequestLog | undefined> {
+    const log = isUuid(channelId) ? await deps.store.read(channelId) : undefined;
+    return log?.project_id === project.id ? log : undefined;
   }
 
   /** The live channel, if it belongs to `project` (its topic names the project). */
-  function ownChannel(project: Project, channelId: string): ChannelHandle | undefined {
-    const handle = deps.hub.get(channelId);
+  async function ownChannel(project: Project, channelId: string): Promise<{ topic: string } | undefined> {
+    const handle = await deps.hub.describe(channelId).catch((err: unknown) => {
+      throw storeUnavailable(err);
+    });
     return handle && parseTopic(handle.topic)?.projectId === project.id ? handle : undefined;
   }
 
@@ -134,9 +136,12 @@ export function createRoutes(deps: RoutesDeps): Routes {
     };
   }
 
-  function connectionFields(project: Project, channelId: string, base: string): Omit<ReconnectAnswer, 'channel_id' | 'project_id'> {
+  async function connectionFields(project: Project, channelId: string, base: string): Promise<Omit<ReconnectAnswer, 'channel_id' | 'project_id'>> {
+    const wsToken = await deps.hub.issueToken(channelId).catch((err: unknown) => {
+      throw storeUnavailable(err);
+    });
     return {
-      ws_token: deps.hub.issueToken(channelId),
+      ws_token: wsToken,
       websocket_url: websocketUrl(base),
       websocket_channel: channelTopic(project.id, channelId),
     };
@@ -148,13 +153,18 @@ export function createRoutes(deps: RoutesDeps): Routes {
     const base = baseOf(ctx.req);
     const { answer, replayed } = await deps.idempotency.run(`${ctx.apiKey} async`, ctx.idempotencyKey, ctx.rawBody, async () => {
       const channelId = randomUUID();
-      deps.runner.start(channelId, accepted, 'async', base);
+      const { saved } = deps.runner.start(channelId, accepted, 'async', base);
+      // Accepted means another node could finish it: the ack waits until the store has it.
+      await saved.catch((err: unknown) => {
+        deps.runner.cancel(channelId, 'gateway');
+        throw storeUnavailable(err);
+      });
       const ack: AsyncAck = {
         message: 'success',
         status: 'pending',
         channel_id: channelId,
         project_id: ctx.project.id,
-        ...connectionFields(ctx.project, channelId, base),
+        ...(await connectionFields(ctx.project, channelId, base)),
         customer_data: input.metadata,
       };
       return { status: 202, body: ack as unknown as Record<string, unknown> } satisfies StoredAnswer;
@@ -162,8 +172,8 @@ export function createRoutes(deps: RoutesDeps): Routes {
     if (!replayed) return { ...answer, headers: {} };
     // The first answer's token may have been used already: a replay gets a fresh one.
     const channelId = String(answer.body['channel_id']);
-    if (!ownChannel(ctx.project, channelId)) return { ...answer, headers: { 'idempotent-replayed': 'true' } };
-    return { status: answer.status, body: { ...answer.body, ...connectionFields(ctx.project, channelId, base) }, headers: { 'idempotent-replayed': 'true' } };
+    if (!(await ownChannel(ctx.project, channelId))) return { ...answer, headers: { 'idempotent-replayed': 'true' } };
+    return { status: answer.status, body: { ...answer.body, ...(await connectionFields(ctx.project, channelId, base)) }, headers: { 'idempotent-replayed': 'true' } };
   }
 
   async function postSync(ctx: RouteContext): Promise<RouteAnswer> {
@@ -181,8 +191,8 @@ export function createRoutes(deps: RoutesDeps): Routes {
 
   async function postReconnect(ctx: RouteContext): Promise<RouteAnswer> {
     const { channelId } = parseReconnectBody(ctx.body);
-    if (!ownChannel(ctx.project, channelId)) {
-      const record = ownRecord(ctx.project, channelId);
+    if (!(await ownChannel(ctx.project, channelId))) {
+      const record = await ownRecord(ctx.project, channelId);
       if (record) {
         throw new GatewayError(409, ErrorCode.channelExpired, `channel ${channelId} has ended (${record.status}) and its events are no longer kept`);
       }
@@ -191,7 +201,7 @@ export function createRoutes(deps: RoutesDeps): Routes {
     const answer: ReconnectAnswer = {
       channel_id: channelId,
       project_id: ctx.project.id,
-      ...connectionFields(ctx.project, channelId, baseOf(ctx.req)),
+      ...(await connectionFields(ctx.project, channelId, baseOf(ctx.req))),
     };
     return { status: 200, body: answer };
   }
@@ -201,30 +211,31 @@ export function createRoutes(deps: RoutesDeps): Routes {
     if (!isUuid(channelId)) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
     const body = parseCallbackBody(ctx.body);
     // A running request always has its record, so this also hides other projects' live channels.
-    if (!ownRecord(ctx.project, channelId)) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
-    deps.runner.callback(channelId, body);
+    if (!(await ownRecord(ctx.project, channelId))) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
+    await deps.runner.routeCallback(channelId, body);
     return { status: 200, body: { status: 'ok' } };
   }
 
   async function getRequest(ctx: RouteContext): Promise<RouteAnswer> {
     const channelId = ctx.params['channel_id'] ?? '';
-    const record = ownRecord(ctx.project, channelId);
-    if (!record) throw new GatewayError(404, ErrorCode.notFound, `no request log for channel ${channelId}`);
-    return { status: 200, body: { ...record.toLog(), project_id: ctx.project.id } };
+    const log = await ownRecord(ctx.project, channelId);
+    if (!log) throw new GatewayError(404, ErrorCode.notFound, `no request log for channel ${channelId}`);
+    return { status: 200, body: log };
   }
 
   async function getDeadLetters(ctx: RouteContext): Promise<RouteAnswer> {
-    const own = deps.dispatcher.deadLetters().filter((d) => d.projectId === ctx.project.id);
+    // A Redis-backed dispatcher rejects with 503 store_unavailable while Redis is away.
+    const own = await deps.dispatcher.deadLetters(ctx.project.id);
     return { status: 200, body: { dead_letters: own.map(deliveryView) } };
   }
 
   async function postReplay(ctx: RouteContext): Promise<RouteAnswer> {
     const id = ctx.params['id'] ?? '';
-    const known = deps.dispatcher.get?.(id) ?? deps.dispatcher.deadLetters().find((d) => d.id === id);
+    const known = await deps.dispatcher.get(id);
     const owned = known?.projectId === ctx.project.id;
-    const delivery = owned ? deps.dispatcher.replay(id) : undefined;
+    const delivery = owned ? await deps.dispatcher.replay(id) : undefined;
     if (!delivery) throw new GatewayError(404, ErrorCode.notFound, `no dead-lettered webhook with id ${id}`);
-    deps.store.get(delivery.channelId)?.webhookState(delivery.id, 'pending');
+    deps.store.webhookState(delivery.channelId, delivery.id, 'pending');
     return { status: 202, body: { delivery: deliveryView(delivery) } };
   }
 

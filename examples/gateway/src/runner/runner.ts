@@ -3,7 +3,7 @@
  * attempts with failover (mid-stream continuation included), structured-output validation and
  * retry, tool-call streaming, cancel, webhooks, and the event-driven callback phase.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Attempt, ErrorBody, ResponseMeta, ResponsePayload, Usage } from '@modelriver/client';
 import type { CallbackBody, ChatMessage, WebhookEvent, WebhookType } from '@modelriver/node';
 import type { ChannelHandle, ChannelHub } from '../channels/types.js';
@@ -13,8 +13,9 @@ import { ProviderError, type Provider } from '../providers/provider.js';
 import type { Timers, TimerHandle } from '../timers.js';
 import type { WebhookDispatcher } from '../webhooks/types.js';
 import type { Workflow } from '../workflows.js';
+import { localCoordinator, type CoordinatorHost, type RunCoordinator, type RunSpec } from './coordinator.js';
 import type { RequestRecord } from './request-record.js';
-import type { RequestStore } from './request-store.js';
+import type { RequestLogStore } from './request-store.js';
 import { guardStream } from './stall-guard.js';
 import { checkStructuredOutput } from './structured-output.js';
 
@@ -37,7 +38,11 @@ export interface AcceptedRequest {
 export interface RunnerDeps {
   hub: ChannelHub;
   dispatcher: WebhookDispatcher;
-  store: RequestStore;
+  store: RequestLogStore;
+  /** The other gateway nodes (leases, takeover, callback routing). Default: none. */
+  coordinator?: RunCoordinator;
+  /** Workflows by name: a request taken over from another node names its workflow. */
+  workflows?: ReadonlyMap<string, Workflow>;
   stallTimeoutMs: number;
   callbackTimeoutMs: number;
   structuredOutputRetries: number;
@@ -49,6 +54,8 @@ export interface RunnerDeps {
 /** What {@link Runner.start} returns. */
 export interface StartedRequest {
   record: RequestRecord;
+  /** Resolves once another node could continue the request (at once without other nodes). */
+  saved: Promise<void>;
   /** The first `response` published: terminal, or `ai_generated` for event-driven requests. */
   firstResponse: Promise<ResponsePayload>;
 }
@@ -62,6 +69,8 @@ type AttemptOutcome =
 interface Run {
   channelId: string;
   request: AcceptedRequest;
+  /** The request by value, as another node would need it to continue. */
+  spec: RunSpec;
   record: RequestRecord;
   handle: ChannelHandle;
   publicBase: string;
@@ -82,8 +91,25 @@ interface Run {
   data: unknown;
   eventName: string | null;
   callbackTimer: TimerHandle | null;
+  /** Seq of the latest `response` published: what its webhook reports as `last_seq`. */
+  lastResponseSeq?: number;
   resolveFirst: (payload: ResponsePayload) => void;
   firstResolved: boolean;
+}
+
+/** Where generation starts: the first provider, or where a node that died left off. */
+interface GenerationState {
+  index: number;
+  attemptNumber: number;
+  output: string;
+  next: { status: 'processing' | 'failover'; reason?: string };
+}
+
+const START: GenerationState = { index: 0, attemptNumber: 0, output: '', next: { status: 'processing' } };
+
+/** Lowercase hex SHA-256 of the UTF-8 bytes (the stream digest extension). */
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function toErrorBody(err: unknown): ErrorBody {
@@ -117,10 +143,14 @@ function addUsage(total: Usage | null, more: Usage): Usage {
  * const { record } = runner.start(randomUUID(), request, 'async', 'http://127.0.0.1:8787');
  * ```
  */
-export class Runner {
+export class Runner implements CoordinatorHost {
   private readonly runs = new Map<string, Run>();
+  private readonly coordinator: RunCoordinator;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.coordinator = deps.coordinator ?? localCoordinator();
+    this.coordinator.bind(this);
+  }
 
   /** Number of requests not yet terminal. */
   get active(): number {
@@ -139,15 +169,31 @@ export class Runner {
     });
     const handle = hub.open(channelId, {
       onCancel: () => this.cancel(channelId, 'client'),
+      onFenced: () => this.lost(channelId),
       ...(request.projectId !== undefined ? { projectId: request.projectId } : {}),
     });
+    const startedAt = now();
+    const spec: RunSpec = {
+      channelId,
+      projectId: request.projectId ?? null,
+      webhookSecret: request.webhookSecret ?? null,
+      workflow: request.workflow.name,
+      messages: request.messages,
+      metadata: request.metadata,
+      webhookUrl: request.webhookUrl,
+      events: request.events,
+      mode,
+      publicBase,
+      startedAt,
+    };
     const run: Run = {
       channelId,
       request,
+      spec,
       record,
       handle,
       publicBase,
-      startedAt: now(),
+      startedAt,
       content: '',
       ttftMs: null,
       usage: null,
@@ -165,15 +211,147 @@ export class Runner {
       firstResolved: false,
     };
     this.runs.set(channelId, run);
+    const saved = this.coordinator.started(spec);
     record.eventName = run.eventName;
     record.note('accepted', { workflow: request.workflow.name, mode, event_driven: run.eventName !== null });
     handle.publish('status', { status: 'queued' });
     record.setStatus('queued');
-    void this.generate(run).catch((err: unknown) => {
-      this.deps.logger.error(`request ${channelId} failed unexpectedly`, err);
+    this.launch(run, START);
+    return { record, firstResponse, saved };
+  }
+
+  private launch(run: Run, from: GenerationState): void {
+    void this.generate(run, from).catch((err: unknown) => {
+      this.deps.logger.error(`request ${run.channelId} failed unexpectedly`, err);
       this.finishWithError(run, { code: ErrorCode.internalError, message: 'the gateway failed while running this request' });
     });
-    return { record, firstResponse };
+  }
+
+  /**
+   * Continues a request another node ran until it died (its lease lapsed): from the channel's
+   * log, announced by `status: failover` with reason `node_lost`, or, if it waited for a
+   * callback, by waiting on until the same deadline.
+   */
+  async takeOver(spec: RunSpec): Promise<void> {
+    const { channelId } = spec;
+    const workflow = this.deps.workflows?.get(spec.workflow);
+    if (this.runs.has(channelId)) return;
+    const handle = await this.deps.hub.adopt(channelId, {
+      onCancel: () => this.cancel(channelId, 'client'),
+      onFenced: () => this.lost(channelId),
+      ...(spec.projectId !== null ? { projectId: spec.projectId } : {}),
+    });
+    if (handle === undefined || workflow === undefined) {
+      if (workflow === undefined) this.deps.logger.error(`request ${channelId}: workflow ${spec.workflow} is not served here; it cannot be continued`);
+      this.coordinator.ended(channelId);
+      return;
+    }
+    const history = handle.history();
+    const saved = await this.deps.store.read(channelId);
+    const record = saved
+      ? this.deps.store.adopt(saved)
+      : this.deps.store.create(channelId, workflow.name, spec.mode, spec.metadata, spec.projectId);
+    const request: AcceptedRequest = {
+      ...(spec.projectId !== null ? { projectId: spec.projectId } : {}),
+      ...(spec.webhookSecret !== null ? { webhookSecret: spec.webhookSecret } : {}),
+      workflow,
+      messages: spec.messages,
+      metadata: spec.metadata,
+      webhookUrl: spec.webhookUrl,
+      events: spec.events,
+    };
+    let content = '';
+    let output = '';
+    let lastStatus: Record<string, unknown> | null = null;
+    let lastResponse: Record<string, unknown> | null = null;
+    let maxToolIndex = -1;
+    for (const { event, payload } of history) {
+      if (event === 'tokens') {
+        const delta = String(payload['delta'] ?? '');
+        content += delta;
+        output += delta;
+      } else if (event === 'status' && (payload['status'] === 'processing' || payload['status'] === 'failover')) {
+        lastStatus = payload;
+        output = '';
+      } else if (event === 'tool_call' && typeof payload['index'] === 'number') {
+        maxToolIndex = Math.max(maxToolIndex, payload['index']);
+      } else if (event === 'response') {
+        lastResponse = payload;
+      }
+    }
+    const run: Run = {
+      channelId,
+      request,
+      spec,
+      record,
+      handle,
+      publicBase: spec.publicBase,
+      startedAt: spec.startedAt,
+      content,
+      ttftMs: saved?.ttft_ms ?? null,
+      usage: saved?.usage ?? null,
+      attempts: saved?.attempts ?? [],
+      provider: null,
+      abort: null,
+      cancelled: false,
+      finished: false,
+      toolIndexBase: maxToolIndex + 1,
+      meta: null,
+      data: lastResponse?.['data'],
+      eventName: request.events[0] ?? workflow.event,
+      callbackTimer: null,
+      resolveFirst: () => {},
+      firstResolved: true,
+    };
+    const status = lastResponse?.['status'];
+    if (status === 'success' || status === 'error' || status === 'cancelled' || status === 'completed') {
+      // It had ended; only the bookkeeping after the response was lost with the node.
+      record.note('taken_over', { reason: 'node_lost', phase: 'finished' });
+      handle.finish();
+      this.coordinator.ended(channelId);
+      return;
+    }
+    this.runs.set(channelId, run);
+    record.note('taken_over', { reason: 'node_lost' });
+    if (status === 'ai_generated') {
+      const deadline = spec.callbackDeadline ?? this.deps.now();
+      run.callbackTimer = this.deps.timers.setTimeout(() => this.callbackTimedOut(run), Math.max(0, deadline - this.deps.now()));
+      return;
+    }
+    const providers = workflow.providers;
+    const index = Math.max(0, providers.findIndex((p) => p.name === lastStatus?.['provider']));
+    const attemptNumber = typeof lastStatus?.['attempt'] === 'number' ? lastStatus['attempt'] : 0;
+    const provider = providers[index] as Provider;
+    run.attempts.push({ provider: provider.name, model: provider.model, duration_ms: 0, status: 'error', error: 'node_lost' });
+    this.launch(run, { index, attemptNumber, output, next: { status: 'failover', reason: 'node_lost' } });
+  }
+
+  /** Another node runs this request now (this one was thought dead): stop, publish nothing. */
+  lost(channelId: string): void {
+    const run = this.runs.get(channelId);
+    if (!run) return;
+    this.runs.delete(channelId);
+    run.finished = true;
+    this.clearCallbackTimer(run);
+    run.abort?.abort(new ProviderError('node_lost', 'another gateway node runs this request now'));
+    run.handle.release();
+  }
+
+  reportError(error: unknown): void {
+    this.deps.logger.error('coordination with the other gateway nodes failed', error);
+  }
+
+  /**
+   * A backend's callback, whichever node runs the request. Rejects with GatewayError 404
+   * (unknown channel), 409 `invalid_state` (not awaiting a callback) or 503 (the node running
+   * it did not answer).
+   */
+  async routeCallback(channelId: string, body: CallbackBody): Promise<void> {
+    if (this.runs.has(channelId)) return this.callback(channelId, body);
+    if (await this.coordinator.routeCallback(channelId, body)) return;
+    const log = await this.deps.store.read(channelId);
+    if (!log) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
+    throw new GatewayError(409, ErrorCode.invalidState, `channel ${channelId} is ${log.status}, not awaiting a callback`);
   }
 
   /**
@@ -199,11 +377,7 @@ export class Runner {
    */
   callback(channelId: string, body: CallbackBody): void {
     const run = this.runs.get(channelId);
-    if (!run) {
-      const record = this.deps.store.get(channelId);
-      if (!record) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} not found`);
-      throw new GatewayError(409, ErrorCode.invalidState, `channel ${channelId} is ${record.status}, not awaiting a callback`);
-    }
+    if (!run) throw new GatewayError(404, ErrorCode.notFound, `channel ${channelId} is not running on this node`);
     if (run.record.status !== 'awaiting_callback') {
       const why = run.eventName === null ? 'its workflow is not event-driven' : `it is ${run.record.status}`;
       throw new GatewayError(409, ErrorCode.invalidState, `channel ${channelId} is not awaiting a callback: ${why}`);
@@ -225,26 +399,27 @@ export class Runner {
     });
   }
 
-  /** Stops everything (gateway shutdown): aborts providers, clears deadlines. Publishes nothing. */
-  close(): void {
+  /**
+   * Stops everything (gateway shutdown): aborts providers, clears deadlines. Publishes nothing.
+   * With other nodes, the requests under way are released for one of them to continue.
+   */
+  async close(): Promise<void> {
     for (const run of this.runs.values()) {
       run.finished = true;
       this.clearCallbackTimer(run);
       run.abort?.abort(new ProviderError('gateway_closing', 'the gateway is shutting down'));
     }
     this.runs.clear();
+    await this.coordinator.close();
   }
 
   // ---------------------------------------------------------------- generation
 
-  private async generate(run: Run): Promise<void> {
+  private async generate(run: Run, from: GenerationState): Promise<void> {
     const { workflow } = run.request;
     const providers = workflow.providers;
-    let index = 0;
-    let attemptNumber = 0;
+    let { index, attemptNumber, output, next } = from; // output: the prefix a continuing provider gets
     let retriesLeft = this.deps.structuredOutputRetries;
-    let output = ''; // text of the current output so far: the prefix a continuing provider gets
-    let next: { status: 'processing' | 'failover'; reason?: string } = { status: 'processing' };
     let lastError: ErrorBody = { code: 'provider_unavailable', message: 'no provider could answer' };
 
     while (true) {
@@ -423,6 +598,8 @@ export class Runner {
     });
     run.record.setStatus('ai_generated', { event_name: run.eventName });
     const deadline = this.deps.now() + this.deps.callbackTimeoutMs;
+    run.spec.callbackDeadline = deadline;
+    this.coordinator.updated(run.spec);
     run.record.callback = { deadline: new Date(deadline).toISOString(), received_at: null, status: 'waiting' };
     run.callbackTimer = this.deps.timers.setTimeout(() => this.callbackTimedOut(run), this.deps.callbackTimeoutMs);
     run.handle.publish('status', { status: 'awaiting_callback' });
@@ -470,6 +647,7 @@ export class Runner {
     this.runs.delete(run.channelId);
     run.abort?.abort(new ProviderError(ErrorCode.cancelled, 'the request has ended'));
     const payload = this.publishResponse(run, status, extra);
+    this.coordinator.ended(run.channelId);
     if (extra.error) run.record.error = extra.error;
     run.record.setStatus(status, extra.error ? { code: extra.error.code } : {});
     const hookStatus = status === 'completed' ? null : status;
@@ -497,12 +675,16 @@ export class Runner {
       status,
       channel_id: run.channelId,
       content: run.content,
+      // One writer per channel, so the response's seq is known before it is published.
+      last_seq: run.handle.lastSeq + 1,
+      content_sha256: sha256(run.content),
       ...(run.provider ? { model: run.provider.model } : {}),
       meta: this.metaOf(run),
       customer_data: run.request.metadata,
       ...extra,
     };
     const seq = run.handle.publish('response', body);
+    run.lastResponseSeq = seq;
     run.record.setResponseBody(body.content ?? '', 'data' in body ? body.data : null);
     run.record.note('response', { status, seq, ...(extra.error ? { code: extra.error.code } : {}) });
     return { ...body, seq };
@@ -524,7 +706,8 @@ export class Runner {
   private sendWebhook(run: Run, type: WebhookType, status: string, extra: Record<string, unknown>): void {
     const url = run.request.webhookUrl;
     if (!url) return;
-    const id = `evt_${randomUUID().replace(/-/g, '')}`;
+    // One id per request and type: a node continuing the request cannot send a second one.
+    const id = `evt_${sha256(`${run.channelId}:${type}`).slice(0, 32)}`;
     const body = {
       id,
       type,
@@ -532,6 +715,8 @@ export class Runner {
       status,
       channel_id: run.channelId,
       content: run.content,
+      last_seq: run.lastResponseSeq,
+      content_sha256: sha256(run.content),
       meta: this.metaOf(run),
       customer_data: run.request.metadata,
       timestamp: new Date(this.deps.now()).toISOString(),

@@ -53,14 +53,38 @@ export interface WebhookDelivery {
   attempts: WebhookAttemptLog[];
 }
 
-/** Signs and posts webhooks, retries them on a schedule, dead-letters the ones that never succeed. */
+/** What a caller hands to {@link WebhookDispatcher.deliver}. */
+export interface WebhookDeliveryInput {
+  url: string;
+  channelId: string;
+  projectId?: string;
+  /** Signs this delivery instead of the dispatcher's own (a project's secret). */
+  secret?: string;
+  body: WebhookEvent;
+}
+
+/**
+ * Signs and posts webhooks, retries them on a schedule, dead-letters the ones that never succeed.
+ * Whatever stores the deliveries (this process's memory, or a queue in Redis shared by several
+ * gateway nodes), `deliver` is synchronous and never throws, so a request never waits on, or
+ * fails because of, the store; the reads are asynchronous because the store may be remote, and
+ * reject (503 `store_unavailable`) while it is unreachable.
+ */
 export interface WebhookDispatcher {
-  /** `secret` signs this delivery instead of the dispatcher's own (a project's secret). */
-  deliver(input: { url: string; channelId: string; projectId?: string; secret?: string; body: WebhookEvent }): WebhookDelivery;
-  deadLetters(): WebhookDelivery[];
-  /** Puts a dead-lettered delivery back in line (first attempt at once). */
-  replay(deliveryId: string): WebhookDelivery | undefined;
-  /** The delivery with this id, while it is remembered (optional: added by the dispatcher helper). */
-  get?(deliveryId: string): WebhookDelivery | undefined;
-  close(): void;
+  /**
+   * Hands a webhook over for delivery and returns its delivery at hand-over (`pending`, no
+   * attempts). A second `deliver` of an id already known sends nothing more. Never throws.
+   */
+  deliver(input: WebhookDeliveryInput): WebhookDelivery;
+  /** Dead-lettered deliveries, oldest first; only `projectId`'s when given. */
+  deadLetters(projectId?: string): Promise<WebhookDelivery[]>;
+  /**
+   * Puts a dead-lettered delivery back in line with a fresh retry schedule (first attempt at
+   * once). Pending or delivered ones are left as they are. Undefined when the id is unknown.
+   */
+  replay(deliveryId: string): Promise<WebhookDelivery | undefined>;
+  /** The delivery with this id, while it is remembered, with every attempt made so far. */
+  get(deliveryId: string): Promise<WebhookDelivery | undefined>;
+  /** Stops attempting (attempts in flight are aborted) and releases timers and connections. Idempotent. */
+  close(): Promise<void>;
 }
