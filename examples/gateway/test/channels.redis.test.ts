@@ -3,9 +3,12 @@
  * The channel is run on node A; clients join, resume and cancel on B and C.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelHandle } from '../src/channels/index.js';
 import { connectRedisNode, type RedisNode } from '../src/store/redis-node.js';
+import { connectRedis } from '../src/store/redis.js';
 import { applyStrict, PROJECT_ID, startHub, TestClient, type HubFixture } from './channels.harness.js';
 import { describeWithRedis, uniquePrefix } from './redis.helpers.js';
 
@@ -186,5 +189,17 @@ describeWithRedis('the channel hub on Redis', (redis) => {
     await late.waitFor((f) => f[3] === 'response');
     expect(applyStrict(late.frames.filter((f) => f[3] !== 'phx_reply')).text).toBe('done');
     late.ws.close();
+  });
+});
+
+describe('connecting to Redis', () => {
+  it('fails a start against a Redis that is not there, naming it, instead of waiting forever', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await expect(connectRedis(`redis://:secret@127.0.0.1:${port}`, 'test', 300)).rejects.toThrow(
+      new RegExp(`could not connect to Redis at redis://:\\*\\*\\*@127.0.0.1:${port}`),
+    );
   });
 });

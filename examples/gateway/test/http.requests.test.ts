@@ -91,6 +91,9 @@ describe('webhook dead letters', () => {
     expect(log.timeline.map((t: { event: string }) => t.event)).toEqual(expect.arrayContaining(['webhook_dead', 'webhook_replayed', 'webhook_delivered']));
     expect((await api(gw, '/v1/webhooks/dead-letters')).body.dead_letters).toEqual([]);
     expect((await api(gw, '/v1/webhooks/dead-letters/evt_nope/replay', undefined, { method: 'POST' })).status).toBe(404);
+    // Delivered now: no longer a dead letter, so not replayed (and the log stays delivered).
+    expect((await api(gw, `/v1/webhooks/dead-letters/${dead.id}/replay`, undefined, { method: 'POST' })).status).toBe(404);
+    expect((await api(gw, `/v1/requests/${ack.channel_id}`)).body.webhooks[0].state).toBe('delivered');
   });
 });
 

@@ -90,6 +90,18 @@ describe('configuration', () => {
     expect([...workflows.keys()]).toContain('chat-stall');
   });
 
+  it('takes the Redis URL from MODELRIVER_REDIS_URL, checks it, and says whether the project id was configured', () => {
+    const fromEnv = loadConfig({ env: { MODELRIVER_REDIS_URL: 'redis://127.0.0.1:6379/2' }, cwd: '/app', ...files({}) });
+    expect(fromEnv.config).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379/2', redisKeyPrefix: 'mr:', nodeLeaseMs: 5_000 });
+    expect(fromEnv.projectIdConfigured).toBe(false);
+    const configured = loadConfig({ env: { MODELRIVER_PROJECT_ID: '6f1d2c3b-4a5e-4f60-8b71-92a3b4c5d6e7' }, cwd: '/app', ...files({}) });
+    expect(configured.projectIdConfigured).toBe(true);
+    expect(configured.config.redisUrl).toBeNull();
+    expect(() => resolveConfig({ redisUrl: 'http://127.0.0.1:6379' })).toThrowError(/redisUrl/);
+    expect(() => resolveConfig({ redisKeyPrefix: 'has space' })).toThrowError(/redisKeyPrefix/);
+    expect(() => resolveConfig({ nodeLeaseMs: 10 })).toThrowError(/nodeLeaseMs/);
+  });
+
   it('does not let a config share the defaults arrays', () => {
     const config = resolveConfig();
     config.webhookRetryScheduleMs.push(1);

@@ -15,7 +15,7 @@ import { SECRET, completedEvent, startReceiver, type Receiver, type ReceivedRequ
 const CHANNEL = '3d1f6a2b-8c4e-4d5f-9a6b-7c8d9e0f1a2b';
 const PROJECT_SECRET = 'whsec_' + Buffer.from('a project of its own, 32 bytes!!').toString('base64');
 /** Bound of every awaited condition: generous, the machine is shared. */
-const WAIT_MS = 20_000;
+const WAIT_MS = 15_000;
 
 function headersOf(req: ReceivedRequest): Record<string, string> {
   return Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
@@ -278,6 +278,25 @@ describeWithRedis('webhook queue on Redis (BullMQ)', (redis) => {
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', guard);
+    }
+  });
+
+  it('close() does not hang while Redis is down, and reports what never reached it', async () => {
+    const unhandled: unknown[] = [];
+    const guard = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', guard);
+    try {
+      const a = node(uniquePrefix('webhooks'), { closeTimeoutMs: 300 });
+      await a.ready();
+      await redis().kill();
+      const event = completedEvent();
+      a.deliver({ url: receiver.url, channelId: CHANNEL, body: event });
+      await a.close();
+      expect(errors.map(String)).toContainEqual(expect.stringContaining(`webhook ${event.id} lost`));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', guard);
+      await redis().start();
     }
   });
 });

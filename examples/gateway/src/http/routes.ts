@@ -232,8 +232,9 @@ export function createRoutes(deps: RoutesDeps): Routes {
   async function postReplay(ctx: RouteContext): Promise<RouteAnswer> {
     const id = ctx.params['id'] ?? '';
     const known = await deps.dispatcher.get(id);
-    const owned = known?.projectId === ctx.project.id;
-    const delivery = owned ? await deps.dispatcher.replay(id) : undefined;
+    // Only a dead letter is replayed: a pending or delivered one is not in the dead letters.
+    const replayable = known?.projectId === ctx.project.id && known.state === 'dead';
+    const delivery = replayable ? await deps.dispatcher.replay(id) : undefined;
     if (!delivery) throw new GatewayError(404, ErrorCode.notFound, `no dead-lettered webhook with id ${id}`);
     deps.store.webhookState(delivery.channelId, delivery.id, 'pending');
     return { status: 202, body: { delivery: deliveryView(delivery) } };

@@ -20,7 +20,7 @@ export type RedisClient = Redis;
  * redis.disconnect();
  * ```
  */
-export async function connectRedis(url: string, name: string): Promise<RedisClient> {
+export async function connectRedis(url: string, name: string, readyTimeoutMs = 5_000): Promise<RedisClient> {
   const client = new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
@@ -33,17 +33,25 @@ export async function connectRedis(url: string, name: string): Promise<RedisClie
   });
   // Errors surface on the commands that fail; an unhandled 'error' event must not crash the process.
   client.on('error', () => {});
+  // Later outages are waited out; a Redis that is not there at the start is a configuration error.
   await new Promise<void>((resolve, reject) => {
+    let lastError = '';
+    const onError = (error: Error): void => {
+      lastError = error.message;
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.disconnect();
+      reject(new Error(`could not connect to Redis at ${redactUrl(url)} within ${readyTimeoutMs} ms${lastError ? ` (${lastError})` : ''}`));
+    }, readyTimeoutMs);
     const onReady = (): void => {
-      client.off('end', onEnd);
+      clearTimeout(timer);
+      client.off('error', onError);
       resolve();
     };
-    const onEnd = (): void => {
-      client.off('ready', onReady);
-      reject(new Error(`could not connect to Redis at ${redactUrl(url)}`));
-    };
     client.once('ready', onReady);
-    client.once('end', onEnd);
+    client.on('error', onError);
   });
   return client;
 }

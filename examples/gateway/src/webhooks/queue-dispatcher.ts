@@ -4,7 +4,7 @@
  */
 import type { WebhookAttemptLog, WebhookType } from '@modelriver/node';
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { storeUnavailable } from '../store/redis.js';
 import { makeAttempt, type AttemptEnvironment } from './attempt.js';
 import { DEFAULT_MAX_DEAD, DEFAULT_MAX_DELIVERED } from './dispatcher.js';
@@ -150,11 +150,14 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
 
   const base = connectionOptions(options.redis);
   // Producer side: fail fast while Redis is away, so `deliver`'s background enqueue can retry
-  // and the reads can answer 503 instead of hanging.
-  const queue = new Queue<WebhookJobData>(QUEUE_NAME, {
-    prefix: bullPrefix,
-    connection: { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions,
-  });
+  // and the reads can answer 503 instead of hanging. Owned here (BullMQ leaves a connection it
+  // was given open), so its status can be read at once and it can be dropped without waiting.
+  const { url, ...rest } = base;
+  const producerOptions: RedisOptions = { ...rest, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  const producer = url === undefined ? new Redis(producerOptions) : new Redis(url, producerOptions);
+  // Failures surface on the commands and through the queue's 'error' event; never crash on one.
+  producer.on('error', () => {});
+  const queue = new Queue<WebhookJobData>(QUEUE_NAME, { prefix: bullPrefix, connection: producer });
   queue.on('error', report);
 
   const processAttempt = async (job: Job<WebhookJobData>, token: string | undefined): Promise<void> => {
@@ -212,7 +215,7 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
     const batch = [...unqueued.entries()];
     const results = await Promise.allSettled(batch.map(([id, entry]) => queue.add(JOB_NAME, entry.data, jobOptions(id))));
     let allIn = true;
-    const redisAnswers = results.some((r) => r.status === 'rejected') && (await isConnected(queue));
+    const redisAnswers = producer.status === 'ready';
     results.forEach((result, i) => {
       const [id, entry] = batch[i] as [string, { data: WebhookJobData; rejected: number }];
       if (result.status === 'fulfilled') {
@@ -345,18 +348,24 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
       closing.abort();
       wakeFlush?.();
       closeDone = (async () => {
+        // A graceful worker close hands aborted jobs back, which needs Redis; while Redis is
+        // away it would wait for its return, so the worker is closed at once instead (a job it
+        // held is then recovered by another node's stalled-job check).
+        const redisUp = producer.status === 'ready';
         const graceful = (async () => {
           await flushing;
-          await worker.close();
+          await worker.close(!redisUp);
           // A last chance for deliveries that never reached Redis, now that nothing else runs.
-          if (unqueued.size > 0) await flushOnce().catch(report);
+          if (unqueued.size > 0 && producer.status === 'ready') await flushOnce();
           await queue.close();
         })();
         const inTime = await withDeadline(graceful.then(() => true, (err: unknown) => (report(err), true)), closeTimeoutMs);
         if (!inTime) {
+          // Redis went away during the close: stop waiting for it.
           report(new Error(`webhook queue did not close within ${closeTimeoutMs} ms (Redis unreachable?): connections dropped`));
-          await Promise.allSettled([worker.disconnect(), queue.disconnect()]);
+          worker.disconnect().catch(() => undefined);
         }
+        producer.disconnect();
         for (const id of unqueued.keys()) report(new Error(`webhook ${id} lost: never reached Redis before close`));
         unqueued.clear();
       })();
@@ -404,14 +413,6 @@ function connectionOptions(redis: string | RedisOptions): RedisOptions & { url?:
   const retryStrategy = (times: number): number => Math.min(50 * times, 1_000);
   if (typeof redis === 'string') return { url: redis, retryStrategy, connectionName: 'webhooks' } as RedisOptions & { url: string };
   return { retryStrategy, connectionName: 'webhooks', ...redis };
-}
-
-async function isConnected(queue: Queue<WebhookJobData>): Promise<boolean> {
-  try {
-    return (await queue.client).status === 'ready';
-  } catch {
-    return false;
-  }
 }
 
 async function withDeadline(work: Promise<boolean>, ms: number): Promise<boolean> {
