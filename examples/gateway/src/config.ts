@@ -9,6 +9,9 @@ import { resolve as resolvePath } from 'node:path';
 import { MAX_TIMER_MS } from './timers.js';
 import { isPlainObject, isUuid } from './values.js';
 import type { WorkflowConfig } from './workflows.js';
+import { ConfigError } from './config-error.js';
+
+export { ConfigError } from './config-error.js';
 
 /** Everything the gateway can be told. All durations are milliseconds. */
 export interface GatewayConfig {
@@ -162,22 +165,6 @@ export const DEFAULT_CONFIG: Readonly<Omit<GatewayConfig, 'projectId'>> = Object
   mockFallback: true,
   workflows: {},
 });
-
-/**
- * A setting that cannot be used; `code` is always `invalid_config`.
- *
- * @example
- * ```ts
- * try { resolveConfig({ port: -1 }); } catch (err) { if (err instanceof ConfigError) console.error(err.message); }
- * ```
- */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'invalid_config';
-  constructor(message: string) {
-    super(message);
-  }
-}
 
 type Check = (value: unknown) => string | null;
 const nonNegativeInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be an integer ≥ 0');

@@ -3,7 +3,7 @@
  * event. The five built-in ones are the fixed targets of the demo and the tests; a config file may
  * add more or replace them.
  */
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import { createMockProvider, type MockFaults } from './providers/mock.js';
 import type { Provider, ToolSpec } from './providers/provider.js';
 import { createSchemaCompiler, type OutputValidator } from './runner/structured-output.js';

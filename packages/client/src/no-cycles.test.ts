@@ -33,6 +33,12 @@ describe('module graph', () => {
     });
   }
 
+  it('examples/gateway/src has no import cycle', async () => {
+    const result = await graphOf(fileURLToPath(new URL('../../../examples/gateway/src', import.meta.url)));
+    expect(Object.keys(result.obj()).length).toBeGreaterThan(50);
+    expect(result.circular()).toEqual([]);
+  });
+
   it('nothing in the client imports client.ts but index.ts', async () => {
     const graph = (await graphOf(packageSrc('client'))).obj();
     const importers = Object.entries(graph)

@@ -32,7 +32,7 @@ export interface ChannelHost {
  */
 export class Channel implements ChannelHandle {
   readonly log = new EventLog();
-  readonly subscribers = new Set<Connection>();
+  readonly subscribers = new Set<Connection<Channel>>();
   /** The topic as a JSON string, spliced into every push. */
   readonly topicJson: string;
   /** When `finish()` was first called (-1: still live). */

@@ -1,9 +1,17 @@
 import type { WebSocket } from 'ws';
 import type { Frame } from '@modelriver/client';
 import { pushFrame } from './frames.js';
-import type { Channel } from './channel.js';
+import type { EventLog } from './log.js';
 import { JoinRate } from './join-rate.js';
 import type { OutgoingEvent } from './log.js';
+
+/** What a connection delivers from: a channel's log, as far as its sockets may be sent it. */
+export interface DeliverySource {
+  readonly log: EventLog;
+  readonly visibleSeq: number;
+  /** The topic as a JSON string, spliced into every push. */
+  readonly topicJson: string;
+}
 
 /** `WebSocket.OPEN`, inlined to keep `ws` a type-only import here. */
 const OPEN = 1;
@@ -37,10 +45,10 @@ export interface DeliveryLimits {
  * conn.flush(false);                // writes the replay, up to the high-water mark
  * ```
  */
-export class Connection {
+export class Connection<C extends DeliverySource = DeliverySource> {
   /** When the client last sent anything (heartbeats included). */
   lastSeenAt: number;
-  channel: Channel | null = null;
+  channel: C | null = null;
   /** The join_ref of the current subscription, JSON-encoded once for every push. */
   joinRefJson = 'null';
   /** Highest seq written to this socket (or claimed by the client on join). */
@@ -101,7 +109,7 @@ export class Connection {
   }
 
   /** Starts delivering `channel` after `afterSeq`; call {@link flush} to send the replay. */
-  subscribe(channel: Channel, joinRef: string | null, afterSeq: number): void {
+  subscribe(channel: C, joinRef: string | null, afterSeq: number): void {
     this.channel = channel;
     this.joinRefJson = JSON.stringify(joinRef);
     this.sentSeq = afterSeq;
@@ -109,7 +117,7 @@ export class Connection {
   }
 
   /** Follows the same channel under a new owner object, keeping its place in the log. */
-  moveTo(channel: Channel): void {
+  moveTo(channel: C): void {
     this.channel = channel;
   }
 

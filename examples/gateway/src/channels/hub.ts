@@ -5,6 +5,9 @@ import { channelTopic, type Frame, type JoinErrorReason } from '@modelriver/clie
 import type { BackplaneHost, ChannelBackplane, LoadedChannel } from './backplane.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { Connection, type DeliveryLimits } from './connection.js';
+
+/** A socket of this hub: it delivers from the hub's channels. */
+type HubConnection = Connection<Channel>;
 import { LISTENER_TOPIC_PREFIX, listenerTopic, type ListenerRegistry } from './listeners.js';
 import { ChannelHubError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
@@ -121,7 +124,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   private readonly loading = new Map<string, { promise: Promise<Channel | undefined>; backlog: RemoteBatch[] }>();
   /** Finished channels in the order they finished, hence in the order they expire. */
   private finishedQueue: Channel[] = [];
-  private readonly connections = new Map<WebSocket, Connection>();
+  private readonly connections = new Map<WebSocket, HubConnection>();
   private readonly servers = new Set<Server>();
   private readonly wss: WebSocketServer;
   private readonly sweepTimer: unknown;
@@ -446,7 +449,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   }
 
   private accept(ws: WebSocket, topic: string): void {
-    this.connections.set(ws, new Connection(ws, topic, this.now(), this.limits));
+    this.connections.set(ws, new Connection<Channel>(ws, topic, this.now(), this.limits));
     ws.on('message', this.onMessage);
     ws.on('close', this.onClose);
     ws.on('error', ignore);
@@ -481,7 +484,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   }
 
   /** Routes one frame; one that waits on the store holds the socket's later frames until it is done. */
-  private dispatch(connection: Connection, frame: Frame): void {
+  private dispatch(connection: HubConnection, frame: Frame): void {
     let pending: Promise<void> | void;
     try {
       pending = this.route(connection, frame);
@@ -509,7 +512,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
       });
   }
 
-  private route(connection: Connection, [joinRef, ref, topic, event, payload]: Frame): Promise<void> | void {
+  private route(connection: HubConnection, [joinRef, ref, topic, event, payload]: Frame): Promise<void> | void {
     if (event === 'heartbeat' && topic === 'phoenix') {
       connection.send(replyFrame(null, ref, topic, 'ok', {}));
       return;
@@ -540,7 +543,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   }
 
   /** Frames of a listener socket: the same join allowance as channel sockets, then the registry. */
-  private routeListener(connection: Connection, joinRef: string | null, ref: string | null, topic: string, event: string, payload: unknown): void {
+  private routeListener(connection: HubConnection, joinRef: string | null, ref: string | null, topic: string, event: string, payload: unknown): void {
     const listeners = this.listeners as ListenerRegistry;
     if (event === 'phx_join') {
       if (!connection.joinRate.take(this.now())) {
@@ -554,7 +557,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     listeners.receive(connection, joinRef, ref, topic, event, payload);
   }
 
-  private join(connection: Connection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): Promise<void> | void {
+  private join(connection: HubConnection, joinRef: string | null, ref: string | null, topic: string, payload: unknown): Promise<void> | void {
     const refuse = (reason: JoinErrorReason | typeof JOIN_RATE_LIMITED | typeof JOIN_STORE_UNAVAILABLE): void =>
       connection.send(replyFrame(joinRef, ref, topic, 'error', { reason }));
     // Counted before anything else, so refused joins cost their share too; the current
@@ -588,7 +591,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   }
 
   private subscribe(
-    connection: Connection,
+    connection: HubConnection,
     channel: Channel,
     joinRef: string | null,
     ref: string | null,
@@ -620,7 +623,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     }
   }
 
-  private leave(connection: Connection): void {
+  private leave(connection: HubConnection): void {
     const channel = connection.channel;
     if (channel === null) return;
     channel.subscribers.delete(connection);
@@ -752,7 +755,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     }
   }
 
-  private closeSlow(ws: WebSocket, connection: Connection, now: number): void {
+  private closeSlow(ws: WebSocket, connection: HubConnection, now: number): void {
     this.slowClosed++;
     this.leave(connection);
     connection.closingSince = now;
@@ -798,7 +801,7 @@ function reject(socket: Duplex, status: number, text: string = STATUS_CODES[stat
 function ignore(): void {}
 
 /** Listener sockets are bound to `webhooks:{project_id}`; channel sockets to `ai_response:…`. */
-function isListener(connection: Connection): boolean {
+function isListener(connection: HubConnection): boolean {
   return connection.topic.startsWith(LISTENER_TOPIC_PREFIX);
 }
 

@@ -1,12 +1,19 @@
 import type { LoadedChannel } from './backplane.js';
-import type { Channel } from './channel.js';
-import type { Slot } from './log.js';
+import type { EventLog, Slot } from './log.js';
 
 /** Events of a channel run on another node, as they reach this one. */
 export interface MirrorBatch {
   firstSeq: number;
   slots: readonly Slot[];
   finished: boolean;
+}
+
+/** The copy a {@link MirrorFeed} fills: a channel's log and what its sockets may be sent. */
+export interface MirrorTarget {
+  readonly log: EventLog;
+  readonly dropped: boolean;
+  /** Sends every event up to `seq` to the channel's sockets. */
+  reveal(seq: number): void;
 }
 
 /** What a {@link MirrorFeed} needs from its hub. */
@@ -35,7 +42,7 @@ export class MirrorFeed {
   private backlog: MirrorBatch[] = [];
 
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: MirrorTarget,
     private readonly source: MirrorSource,
   ) {}
 
