@@ -94,8 +94,15 @@ interface SetupResult {
   nodes: Array<{ label: string; report: NodeReport }>;
   rssPerSocket: number;
   heapPerSocket: number;
-  /** Server-side calls in the window (INFO commandstats, the benchmark's own INFO left out). */
-  serverCalls?: CommandCalls;
+  /** redis-server in the window: calls (INFO commandstats, the benchmark's own INFO left out) and CPU. */
+  server?: { calls: CommandCalls; cpuMs: number };
+}
+
+/** Calls per command and the main thread's CPU (user + system, ms) of redis-server so far. */
+async function readServerStats(stats: RedisClient): Promise<{ calls: CommandCalls; cpuMs: number }> {
+  const [commandstats, cpu] = await Promise.all([stats.info('commandstats'), stats.info('cpu')]);
+  const seconds = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? Number.NaN);
+  return { calls: parseCommandStats(commandstats), cpuMs: (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000 };
 }
 
 /** Children and servers to take down if the run is interrupted. */
@@ -125,20 +132,27 @@ async function runSetup(store: NodeStore | undefined, flags: Flags, stats: Redis
     await producer.request({ type: 'start', tokensPerSecond: flags.rate }, 'started');
     await sleep(flags.warmup * 1000);
 
-    const statsBefore = stats ? parseCommandStats(await stats.info('commandstats')) : undefined;
+    // Redis's counters are read alongside the nodes' so that both cover (nearly) the same window.
     const from = wallNow();
-    await Promise.all([...nodes.map((node) => node.request({ type: 'measure' }, 'measuring')), clients.request({ type: 'measure', from }, 'measuring')]);
+    const [statsBefore] = await Promise.all([
+      stats ? readServerStats(stats) : undefined,
+      ...nodes.map((node) => node.request({ type: 'measure' }, 'measuring')),
+      clients.request({ type: 'measure', from }, 'measuring'),
+    ]);
     await sleep(flags.seconds * 1000);
     const until = wallNow();
-    const reports = await Promise.all(nodes.map((node) => node.request({ type: 'report' }, 'report')));
-    const statsAfter = stats ? parseCommandStats(await stats.info('commandstats')) : undefined;
+    const [statsAfter, ...reports] = await Promise.all([
+      stats ? readServerStats(stats) : undefined,
+      ...nodes.map((node) => node.request({ type: 'report' }, 'report')),
+    ]);
     const clientReport = await clients.request({ type: 'report', until }, 'report');
     await producer.request({ type: 'stop' }, 'stopped');
 
-    let serverCalls: CommandCalls | undefined;
+    let server: SetupResult['server'];
     if (statsBefore && statsAfter) {
-      serverCalls = diffCalls(statsBefore, statsAfter);
-      serverCalls.delete('info');
+      const calls = diffCalls(statsBefore.calls, statsAfter.calls);
+      calls.delete('info');
+      server = { calls, cpuMs: statsAfter.cpuMs - statsBefore.cpuMs };
     }
     return {
       name: redis ? 'Redis, 2 nodes' : 'memory, 1 node',
@@ -150,7 +164,7 @@ async function runSetup(store: NodeStore | undefined, flags: Flags, stats: Redis
       nodes: nodes.map((node, i) => ({ label: node.label, report: reports[i] as NodeReport })),
       rssPerSocket: (idle.rss - before.rss) / joined,
       heapPerSocket: (idle.heapUsed - before.heapUsed) / joined,
-      ...(serverCalls ? { serverCalls } : {}),
+      ...(server ? { server } : {}),
     };
   } finally {
     await Promise.all(children.map((child) => child.close()));
@@ -210,6 +224,7 @@ function report(flags: Flags, a: SetupResult, b: SetupResult | undefined): void 
     row('CPU µs/event, node running the channels', cpuOf(0), (n) => fixed(n, 2)),
     row('CPU µs/event, node serving the sockets', cpuOf(1), (n) => fixed(n, 2)),
     row('CPU µs/event, all nodes', (r) => perEvent(r.nodes.reduce((s, n) => s + n.report.cpuMs, 0), r), (n) => fixed(n, 2)),
+    row('CPU µs/event, redis-server', (r) => (r.server ? perEvent(r.server.cpuMs, r) : Number.NaN), (n) => (Number.isNaN(n) ? '' : fixed(n, 2))),
     row('CPU µs/event, clients', (r) => perEvent(r.clients.cpuMs, r), (n) => fixed(n, 2)),
     row('CPU %, node running the channels', (r) => ((r.nodes[0]?.report.cpuMs ?? 0) / r.windowMs) * 100, (n) => n.toFixed(0)),
     row('CPU %, node serving the sockets', (r) => ((r.nodes.at(-1)?.report.cpuMs ?? 0) / r.windowMs) * 100, (n) => n.toFixed(0)),
@@ -219,11 +234,11 @@ function report(flags: Flags, a: SetupResult, b: SetupResult | undefined): void 
     row('seq gaps + failed joins + closed', (r) => r.clients.seqErrors + r.failedJoins + r.clients.closed, String),
     row('node errors', (r) => r.nodes.reduce((s, n) => s + n.report.errors, 0), String),
   ];
-  if (b?.serverCalls) {
+  if (b?.server) {
     const tokens = published(b);
-    const evalsha = (b.serverCalls.get('evalsha') ?? 0) + (b.serverCalls.get('eval') ?? 0);
+    const evalsha = (b.server.calls.get('evalsha') ?? 0) + (b.server.calls.get('eval') ?? 0);
     rows.push(
-      ['Redis calls/token, all server-side', '', fixed(totalCalls(b.serverCalls) / tokens, 3), ''],
+      ['Redis calls/token, all server-side', '', fixed(totalCalls(b.server.calls) / tokens, 3), ''],
       ['Redis calls/token, sent by the nodes', '', fixed(nodeCalls(b) / tokens, 4), ''],
       ['script calls (write batches) per s', '', fixed((evalsha / b.windowMs) * 1000, 0), ''],
       ['tokens per write batch', '', fixed(tokens / evalsha, 1), ''],
@@ -238,11 +253,11 @@ function report(flags: Flags, a: SetupResult, b: SetupResult | undefined): void 
     }
     if (r.firstJoinError !== undefined) console.log(`${r.name}: first failed join: ${r.firstJoinError}`);
   }
-  if (b?.serverCalls) {
+  if (b?.server) {
     const tokens = published(b);
     console.log();
     console.log(`Redis commands in the ${(b.windowMs / 1000).toFixed(1)} s window, ${tokens} tokens published:`);
-    console.log(`  server-side (INFO commandstats, scripts' commands included): ${breakdown(b.serverCalls, tokens)}`);
+    console.log(`  server-side (INFO commandstats, scripts' commands included): ${breakdown(b.server.calls, tokens)}`);
     for (const node of b.nodes) console.log(`  sent by ${node.label}: ${breakdown(node.report.redisCommands, tokens) || 'none'}`);
   }
 
@@ -256,9 +271,9 @@ function report(flags: Flags, a: SetupResult, b: SetupResult | undefined): void 
   const added = b.clients.latency.p95 - a.clients.latency.p95;
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
   console.log(`  Redis mode adds ≤ 10 ms at p95: ${ms(b.clients.latency.p95)} − ${ms(a.clients.latency.p95)} = ${ms(added)} ms → ${verdict(added <= 10)}`);
-  if (b.serverCalls) {
+  if (b.server) {
     const tokens = published(b);
-    const all = totalCalls(b.serverCalls) / tokens;
+    const all = totalCalls(b.server.calls) / tokens;
     const sent = nodeCalls(b) / tokens;
     console.log(`  Redis commands per token < 1, all server-side: ${fixed(all, 3)} → ${verdict(all < 1)}`);
     console.log(`  Redis commands per token < 1, sent by the nodes: ${fixed(sent, 4)} → ${verdict(sent < 1)}`);

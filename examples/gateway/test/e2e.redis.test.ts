@@ -99,6 +99,19 @@ describeWithRedis('gateways on one Redis', (redis) => {
     await channel.close();
   });
 
+  it('honours a cancel sent while the node running the request is gone', async () => {
+    const [a, b] = (await start(2, uniquePrefix('e2e'), { mockTokenDelayMs: 15 })) as [RunningGateway, RunningGateway];
+    const ack = await startAsync(a, 'chat', 'cancel me while my node is down');
+    const channel = await joinOn(b, ack);
+    await channel.waitFor((e) => e.event === 'tokens');
+    await a.close();
+    expect(await channel.push('cancel', {})).toMatchObject({ status: 'ok' });
+    const final = await channel.terminal(15_000);
+    expect(final.status).toBe('cancelled');
+    expect(channel.text()).toBe(final.content);
+    await channel.close();
+  });
+
   it('hands the sockets of a node that lost its lease over to the node that took the request: no hang', async () => {
     const prefix = uniquePrefix('e2e');
     const [a, b] = (await start(2, prefix, { mockTokenDelayMs: 15 })) as [RunningGateway, RunningGateway];

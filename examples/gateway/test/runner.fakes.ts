@@ -43,6 +43,7 @@ export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChanne
           channel.finished = true;
         },
         release() {},
+        cancelRequested: false,
         history: () => events.map((e, i) => ({ seq: i + 1, event: e.event, payload: e.payload })),
         cancel: () => hooks.onCancel(),
         text: () => events.filter((e) => e.event === 'tokens').map((e) => e.payload['delta']).join(''),

@@ -15,6 +15,8 @@ export interface LoadedChannel {
   /** The seq of `slots[0]` minus one (the `afterSeq` asked for). */
   afterSeq: number;
   finished: boolean;
+  /** A client asked to cancel it (possibly while no node ran it). */
+  cancelRequested?: boolean;
 }
 
 /** What the backplane tells the hub it serves. */

@@ -118,10 +118,13 @@ export class Channel implements ChannelHandle {
     this.host.channelReleased(this);
   }
 
-  /** Whether the client's cancel has been asked for (once). */
+  /** Whether a client asked to cancel, here or (`cancelledElsewhere`) while another node ran it. */
   get cancelRequested(): boolean {
-    return this.cancelled;
+    return this.cancelled || this.cancelledElsewhere;
   }
+
+  /** Set when the channel was adopted with a cancel its previous node never acted on. */
+  cancelledElsewhere = false;
 
   /** A client asked to cancel: the hook runs once, and never after the channel finished. */
   requestCancel(): void {

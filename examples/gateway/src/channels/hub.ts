@@ -235,6 +235,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     const channel = new Channel(channelId, loaded.topic, hooks.onCancel, this, hooks.onFenced);
     for (const slot of loaded.slots) channel.log.appendSlot(slot);
     channel.visibleSeq = channel.log.lastSeq;
+    channel.cancelledElsewhere = loaded.cancelRequested === true;
     // Sockets here that followed the channel as a mirror now follow it from its new owner.
     const mirror = this.channels.get(channelId);
     this.channels.set(channelId, channel);

@@ -145,6 +145,8 @@ export interface ChannelHandle {
    * on is dropped, and its sockets here follow the channel from the store.
    */
   release(): void;
+  /** A client asked to cancel (on any node, also while no node ran it): a node taking it over honours it. */
+  readonly cancelRequested: boolean;
   /** Every event so far, decoded (what a node taking the channel over continues from). */
   history(): Array<{ seq: number; event: ServerEventName; payload: Record<string, unknown> }>;
 }

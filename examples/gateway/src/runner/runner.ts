@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Attempt, ErrorBody, ResponseMeta, ResponsePayload, Usage } from '@modelriver/client';
 import type { CallbackBody, ChatMessage, WebhookEvent, WebhookType } from '@modelriver/node';
-import type { ChannelHandle, ChannelHub } from '../channels/types.js';
+import type { ChannelHandle, ChannelHooks, ChannelHub } from '../channels/types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ProviderError, type Provider } from '../providers/provider.js';
@@ -14,6 +14,7 @@ import type { Timers, TimerHandle } from '../timers.js';
 import type { WebhookDispatcher } from '../webhooks/types.js';
 import type { Workflow } from '../workflows.js';
 import { localCoordinator, type CoordinatorHost, type RunCoordinator, type RunSpec } from './coordinator.js';
+import { readProgress } from './progress.js';
 import type { RequestRecord } from './request-record.js';
 import type { RequestLogStore } from './request-store.js';
 import { guardStream } from './stall-guard.js';
@@ -73,8 +74,6 @@ interface Run {
   spec: RunSpec;
   record: RequestRecord;
   handle: ChannelHandle;
-  publicBase: string;
-  startedAt: number;
   /** Every text delta published, concatenated: the response's `content`. */
   content: string;
   ttftMs: number | null;
@@ -106,6 +105,33 @@ interface GenerationState {
 }
 
 const START: GenerationState = { index: 0, attemptNumber: 0, output: '', next: { status: 'processing' } };
+
+/** A run's state before anything happened; `rest` sets what a takeover knows already. */
+function newRun(spec: RunSpec, request: AcceptedRequest, record: RequestRecord, handle: ChannelHandle, rest: Partial<Run>): Run {
+  return {
+    channelId: spec.channelId,
+    request,
+    spec,
+    record,
+    handle,
+    content: '',
+    ttftMs: null,
+    usage: null,
+    attempts: [],
+    provider: null,
+    abort: null,
+    cancelled: false,
+    finished: false,
+    toolIndexBase: 0,
+    meta: null,
+    data: undefined,
+    eventName: request.events[0] ?? request.workflow.event,
+    callbackTimer: null,
+    resolveFirst: () => {},
+    firstResolved: true,
+    ...rest,
+  };
+}
 
 /** Lowercase hex SHA-256 of the UTF-8 bytes (the stream digest extension). */
 function sha256(text: string): string {
@@ -167,12 +193,7 @@ export class Runner implements CoordinatorHost {
     const firstResponse = new Promise<ResponsePayload>((resolve) => {
       resolveFirst = resolve;
     });
-    const handle = hub.open(channelId, {
-      onCancel: () => this.cancel(channelId, 'client'),
-      onFenced: () => this.lost(channelId),
-      ...(request.projectId !== undefined ? { projectId: request.projectId } : {}),
-    });
-    const startedAt = now();
+    const handle = hub.open(channelId, this.hooksFor(channelId, request.projectId ?? null));
     const spec: RunSpec = {
       channelId,
       projectId: request.projectId ?? null,
@@ -184,32 +205,9 @@ export class Runner implements CoordinatorHost {
       events: request.events,
       mode,
       publicBase,
-      startedAt,
+      startedAt: now(),
     };
-    const run: Run = {
-      channelId,
-      request,
-      spec,
-      record,
-      handle,
-      publicBase,
-      startedAt,
-      content: '',
-      ttftMs: null,
-      usage: null,
-      attempts: [],
-      provider: null,
-      abort: null,
-      cancelled: false,
-      finished: false,
-      toolIndexBase: 0,
-      meta: null,
-      data: undefined,
-      eventName: request.events[0] ?? request.workflow.event,
-      callbackTimer: null,
-      resolveFirst,
-      firstResolved: false,
-    };
+    const run = newRun(spec, request, record, handle, { resolveFirst, firstResolved: false });
     this.runs.set(channelId, run);
     const saved = this.coordinator.started(spec);
     record.eventName = run.eventName;
@@ -236,17 +234,13 @@ export class Runner implements CoordinatorHost {
     const { channelId } = spec;
     const workflow = this.deps.workflows?.get(spec.workflow);
     if (this.runs.has(channelId)) return;
-    const handle = await this.deps.hub.adopt(channelId, {
-      onCancel: () => this.cancel(channelId, 'client'),
-      onFenced: () => this.lost(channelId),
-      ...(spec.projectId !== null ? { projectId: spec.projectId } : {}),
-    });
+    const handle = await this.deps.hub.adopt(channelId, this.hooksFor(channelId, spec.projectId));
     if (handle === undefined || workflow === undefined) {
       if (workflow === undefined) this.deps.logger.error(`request ${channelId}: workflow ${spec.workflow} is not served here; it cannot be continued`);
       this.coordinator.ended(channelId);
       return;
     }
-    const history = handle.history();
+    const progress = readProgress(handle.history());
     const saved = await this.deps.store.read(channelId);
     const record = saved
       ? this.deps.store.adopt(saved)
@@ -260,49 +254,15 @@ export class Runner implements CoordinatorHost {
       webhookUrl: spec.webhookUrl,
       events: spec.events,
     };
-    let content = '';
-    let output = '';
-    let lastStatus: Record<string, unknown> | null = null;
-    let lastResponse: Record<string, unknown> | null = null;
-    let maxToolIndex = -1;
-    for (const { event, payload } of history) {
-      if (event === 'tokens') {
-        const delta = String(payload['delta'] ?? '');
-        content += delta;
-        output += delta;
-      } else if (event === 'status' && (payload['status'] === 'processing' || payload['status'] === 'failover')) {
-        lastStatus = payload;
-        output = '';
-      } else if (event === 'tool_call' && typeof payload['index'] === 'number') {
-        maxToolIndex = Math.max(maxToolIndex, payload['index']);
-      } else if (event === 'response') {
-        lastResponse = payload;
-      }
-    }
-    const run: Run = {
-      channelId,
-      request,
-      spec,
-      record,
-      handle,
-      publicBase: spec.publicBase,
-      startedAt: spec.startedAt,
-      content,
+    const lastResponse = progress.lastResponse;
+    const run = newRun(spec, request, record, handle, {
+      content: progress.content,
       ttftMs: saved?.ttft_ms ?? null,
       usage: saved?.usage ?? null,
       attempts: saved?.attempts ?? [],
-      provider: null,
-      abort: null,
-      cancelled: false,
-      finished: false,
-      toolIndexBase: maxToolIndex + 1,
-      meta: null,
+      toolIndexBase: progress.toolIndexBase,
       data: lastResponse?.['data'],
-      eventName: request.events[0] ?? workflow.event,
-      callbackTimer: null,
-      resolveFirst: () => {},
-      firstResolved: true,
-    };
+    });
     const status = lastResponse?.['status'];
     if (status === 'success' || status === 'error' || status === 'cancelled' || status === 'completed') {
       // It had ended; only the bookkeeping after the response was lost with the node.
@@ -316,14 +276,29 @@ export class Runner implements CoordinatorHost {
     if (status === 'ai_generated') {
       const deadline = spec.callbackDeadline ?? this.deps.now();
       run.callbackTimer = this.deps.timers.setTimeout(() => this.callbackTimedOut(run), Math.max(0, deadline - this.deps.now()));
+      if (handle.cancelRequested) this.cancel(channelId, 'client');
       return;
     }
     const providers = workflow.providers;
-    const index = Math.max(0, providers.findIndex((p) => p.name === lastStatus?.['provider']));
-    const attemptNumber = typeof lastStatus?.['attempt'] === 'number' ? lastStatus['attempt'] : 0;
+    const lastAttempt = progress.lastAttempt;
+    const index = Math.max(0, providers.findIndex((p) => p.name === lastAttempt?.['provider']));
+    const attemptNumber = typeof lastAttempt?.['attempt'] === 'number' ? lastAttempt['attempt'] : 0;
     const provider = providers[index] as Provider;
     run.attempts.push({ provider: provider.name, model: provider.model, duration_ms: 0, status: 'error', error: 'node_lost' });
-    this.launch(run, { index, attemptNumber, output, next: { status: 'failover', reason: 'node_lost' } });
+    // A cancel sent while no node ran it is seen by the first attempt, before any provider call.
+    if (handle.cancelRequested) {
+      run.cancelled = true;
+      record.note('cancel_requested', { by: 'client' });
+    }
+    this.launch(run, { index, attemptNumber, output: progress.output, next: { status: 'failover', reason: 'node_lost' } });
+  }
+
+  private hooksFor(channelId: string, projectId: string | null): ChannelHooks {
+    return {
+      onCancel: () => this.cancel(channelId, 'client'),
+      onFenced: () => this.lost(channelId),
+      ...(projectId !== null ? { projectId } : {}),
+    };
   }
 
   /** Another node runs this request now (this one was thought dead): stop, publish nothing. */
@@ -520,7 +495,7 @@ export class Runner implements CoordinatorHost {
         if (chunk.type === 'text') {
           if (typeof chunk.delta !== 'string' || chunk.delta.length === 0) continue;
           if (run.ttftMs === null) {
-            run.ttftMs = this.deps.now() - run.startedAt;
+            run.ttftMs = this.deps.now() - run.spec.startedAt;
             run.record.ttftMs = run.ttftMs;
             run.record.note('first_token', { provider: provider.name, ttft_ms: run.ttftMs });
           }
@@ -574,7 +549,7 @@ export class Runner implements CoordinatorHost {
     const meta: ResponseMeta = {
       provider: run.provider?.name,
       model: run.provider?.model,
-      duration_ms: this.deps.now() - run.startedAt,
+      duration_ms: this.deps.now() - run.spec.startedAt,
       attempts: run.attempts.map((a) => ({ ...a })),
       structured_output: run.request.workflow.schema !== null,
     };
@@ -608,7 +583,7 @@ export class Runner implements CoordinatorHost {
       ...dataField(run),
       event: run.eventName,
       ai_response: { data: aiData },
-      callback_url: `${run.publicBase}/v1/callback/${run.channelId}`,
+      callback_url: `${run.spec.publicBase}/v1/callback/${run.channelId}`,
       callback_required: true,
     });
     this.resolveFirst(run, payload);

@@ -197,7 +197,13 @@ class RedisBackplane implements ChannelBackplane {
     const info = infoResult?.[1] as Record<string, string> | undefined;
     if (info?.['topic'] === undefined) return undefined;
     const slots = (slotsResult?.[1] as string[] | undefined) ?? [];
-    return { topic: info['topic'], afterSeq, slots: slots.map(decodeSlot), finished: info['fin'] === '1' };
+    return {
+      topic: info['topic'],
+      afterSeq,
+      slots: slots.map(decodeSlot),
+      finished: info['fin'] === '1',
+      cancelRequested: info['cancel'] === '1',
+    };
   }
 
   cancel(channelId: string): void {

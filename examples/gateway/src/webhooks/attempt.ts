@@ -31,6 +31,19 @@ export interface AttemptEnvironment {
   signal: AbortSignal;
 }
 
+/**
+ * The environment of a dispatcher's attempts, from its options.
+ *
+ * @example
+ * ```ts
+ * const closing = new AbortController();
+ * const env = attemptEnvironment(options, timeoutMs, closing.signal);
+ * ```
+ */
+export function attemptEnvironment(options: WebhookDispatcherOptions, timeoutMs: number, signal: AbortSignal): AttemptEnvironment {
+  return { fetch: options.fetch ?? globalThis.fetch, cliTransport: options.cliTransport, timeoutMs, now: options.now ?? Date.now, signal };
+}
+
 /** How an attempt went, as the request log records it. */
 export interface AttemptResult {
   ok: boolean;

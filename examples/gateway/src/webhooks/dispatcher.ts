@@ -1,5 +1,5 @@
 import type { WebhookAttemptLog } from '@modelriver/node';
-import { makeAttempt, type AttemptEnvironment } from './attempt.js';
+import { attemptEnvironment, makeAttempt } from './attempt.js';
 import { BoundedOrder } from './bounded-order.js';
 import { countOption, requireSecret } from './options.js';
 import { prepareDelivery } from './prepare.js';
@@ -78,13 +78,7 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
     dead: new BoundedOrder(countOption('maxDead', options.maxDead, DEFAULT_MAX_DEAD)),
   };
   const closing = new AbortController();
-  const environment: AttemptEnvironment = {
-    fetch: options.fetch ?? globalThis.fetch,
-    cliTransport: options.cliTransport,
-    timeoutMs,
-    now: options.now ?? Date.now,
-    signal: closing.signal,
-  };
+  const environment = attemptEnvironment(options, timeoutMs, closing.signal);
 
   const entries = new Map<string, Entry>();
   // Attempts under way, so `close()` can wait for them to end.

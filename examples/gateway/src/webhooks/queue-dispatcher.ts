@@ -6,7 +6,7 @@ import type { WebhookAttemptLog, WebhookType } from '@modelriver/node';
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { storeUnavailable } from '../store/redis.js';
-import { makeAttempt, type AttemptEnvironment } from './attempt.js';
+import { attemptEnvironment, makeAttempt } from './attempt.js';
 import { DEFAULT_MAX_DEAD, DEFAULT_MAX_DELIVERED } from './dispatcher.js';
 import { WebhookConfigError, WebhookConfigErrorCode } from './errors.js';
 import { countOption, requireSecret } from './options.js';
@@ -131,13 +131,7 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
   const bullPrefix = prefix.endsWith(':') ? prefix.slice(0, -1) : prefix;
 
   const closing = new AbortController();
-  const environment: AttemptEnvironment = {
-    fetch: options.fetch ?? globalThis.fetch,
-    cliTransport: options.cliTransport,
-    timeoutMs,
-    now: options.now ?? Date.now,
-    signal: closing.signal,
-  };
+  const environment = attemptEnvironment(options, timeoutMs, closing.signal);
 
   const notify = <A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void => {
     try {
