@@ -1,9 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { channelTopic, type Frame, type JoinErrorReason } from '@modelriver/client';
-import type { BackplaneHost, ChannelBackplane, LoadedChannel } from './backplane.js';
-import { Channel, type ChannelHost } from './channel.js';
+import type { Frame, JoinErrorReason } from '@modelriver/client';
+import type { Channel } from './channel.js';
+import { ChannelStore } from './channel-store.js';
 import { Connection, type DeliveryLimits } from './connection.js';
 
 /** A socket of this hub: it delivers from the hub's channels. */
@@ -11,8 +11,6 @@ type HubConnection = Connection<Channel>;
 import { LISTENER_TOPIC_PREFIX, listenerTopic, type ListenerRegistry } from './listeners.js';
 import { ChannelHubError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, decodeClientFrame, replyFrame } from './frames.js';
-import type { Slot } from './log.js';
-import { MirrorFeed } from './mirror.js';
 import { DEFAULT_MAX_TOKENS_PER_TOPIC, localTokens, TokenStore, type ConnectTokens } from './tokens.js';
 import { isUuid, parseTopic } from './topic.js';
 import type { ChannelHandle, ChannelHooks, ChannelHub, ChannelHubOptions, ChannelHubStats, IntervalTimers } from './types.js';
@@ -83,7 +81,8 @@ const CLOSED = 3;
 /**
  * Creates the WebSocket side of the gateway: connect tokens, Phoenix v2 joins, replay from the
  * event log, live delivery with per-socket backpressure, and the shared sweep that closes idle and
- * hopelessly slow sockets. See the contract, section 2.
+ * hopelessly slow sockets. See the contract, section 2. The channels themselves are kept by a
+ * {@link ChannelStore}: in this process, or, given a `backplane`, shared with other nodes.
  *
  * Throws a {@link ChannelHubError} (`invalid_project_id`, `invalid_option`) on bad options.
  *
@@ -92,7 +91,7 @@ const CLOSED = 3;
  * const hub = createChannelHub({ projectId });
  * hub.attach(httpServer);
  * const channel = hub.open(channelId, { onCancel: () => controller.abort() });
- * const wsToken = hub.issueToken(channelId); // goes into the 202 ack
+ * const wsToken = await hub.issueToken(channelId); // goes into the 202 ack
  * channel.publish('tokens', { delta: 'Hello' });
  * channel.publish('response', { status: 'success', channel_id: channelId, content: 'Hello', meta: {} });
  * channel.finish();
@@ -102,12 +101,10 @@ export function createChannelHub(options: ChannelHubOptions): ChannelHub {
   return new Hub(options);
 }
 
-class Hub implements ChannelHub, ChannelHost, BackplaneHost {
-  private readonly projectId: string;
+class Hub implements ChannelHub {
   private readonly now: () => number;
   private readonly tokenTtlMs: number;
   private readonly resumeTokenTtlMs: number;
-  private readonly retentionMs: number;
   private readonly hardCap: number;
   private readonly hardCapGraceMs: number;
   private readonly idleTimeoutMs: number;
@@ -118,12 +115,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
   private readonly listeners: ListenerRegistry | undefined;
 
   private readonly tokens: ConnectTokens;
-  private readonly backplane: ChannelBackplane | undefined;
-  private readonly channels = new Map<string, Channel>();
-  /** Channels run elsewhere being loaded for a join here, with the events that arrived meanwhile. */
-  private readonly loading = new Map<string, { promise: Promise<Channel | undefined>; backlog: RemoteBatch[] }>();
-  /** Finished channels in the order they finished, hence in the order they expire. */
-  private finishedQueue: Channel[] = [];
+  private readonly channels: ChannelStore;
   private readonly connections = new Map<WebSocket, HubConnection>();
   private readonly servers = new Set<Server>();
   private readonly wss: WebSocketServer;
@@ -144,14 +136,12 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
       throw new ChannelHubError('invalid_project_id', 'projectId must be a UUID');
     }
     this.options = options;
-    this.projectId = options.projectId;
     this.listeners = options.listeners;
     const now = options.now ?? (() => Date.now());
     if (typeof now !== 'function') throw new ChannelHubError('invalid_option', 'now must be a function');
     this.now = now;
     this.tokenTtlMs = positive(options, 'tokenTtlMs');
     this.resumeTokenTtlMs = positive(options, 'resumeTokenTtlMs');
-    this.retentionMs = nonNegative(options, 'retentionMs');
     this.hardCap = positive(options, 'hardCap');
     this.hardCapGraceMs = nonNegative(options, 'hardCapGraceMs');
     this.idleTimeoutMs = positive(options, 'idleTimeoutMs');
@@ -174,13 +164,18 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     this.timers = timers;
 
     const maxPerTopic = positiveInteger(options, 'maxTokensPerChannel');
-    this.backplane = options.backplane;
     this.tokens =
-      this.backplane?.tokens ??
+      options.backplane?.tokens ??
       localTokens(
         new TokenStore(options.randomBytes === undefined ? { now, maxPerTopic } : { now, maxPerTopic, random: options.randomBytes }),
       );
-    this.backplane?.bind(this);
+    this.channels = new ChannelStore({
+      projectId: options.projectId,
+      now,
+      retentionMs: nonNegative(options, 'retentionMs'),
+      ...(options.backplane ? { backplane: options.backplane } : {}),
+      reportError: (error) => this.reportError(error),
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -212,66 +207,31 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
 
   open(channelId: string, hooks: ChannelHooks): ChannelHandle {
     if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
-    if (!isUuid(channelId)) throw new ChannelHubError('invalid_channel_id', 'channelId must be a UUID');
-    const projectId = hooks?.projectId ?? this.projectId;
-    if (!isUuid(projectId)) throw new ChannelHubError('invalid_project_id', 'projectId must be a UUID');
-    if (typeof hooks?.onCancel !== 'function') {
-      throw new ChannelHubError('invalid_option', 'hooks.onCancel must be a function');
-    }
-    if (this.live(channelId) !== undefined) {
-      throw new ChannelHubError('channel_exists', `channel ${channelId} is already open`);
-    }
-    const channel = new Channel(channelId, channelTopic(projectId, channelId), hooks.onCancel, this, hooks.onFenced);
-    this.channels.set(channelId, channel);
-    this.backplane?.opened(channelId, channel.topic);
-    return channel;
+    return this.channels.open(channelId, hooks);
   }
 
   async adopt(channelId: string, hooks: ChannelHooks): Promise<ChannelHandle | undefined> {
     if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
-    if (this.backplane === undefined) return undefined;
-    const loaded = await this.backplane.load(channelId, 0);
-    if (loaded === undefined || this.closed) return undefined;
-    const channel = new Channel(channelId, loaded.topic, hooks.onCancel, this, hooks.onFenced);
-    for (const slot of loaded.slots) channel.log.appendSlot(slot);
-    channel.visibleSeq = channel.log.lastSeq;
-    channel.cancelledElsewhere = loaded.cancelRequested === true;
-    // Sockets here that followed the channel as a mirror now follow it from its new owner.
-    const mirror = this.channels.get(channelId);
-    this.channels.set(channelId, channel);
-    if (mirror !== undefined && mirror !== channel) {
-      mirror.dropped = true;
-      for (const connection of mirror.subscribers) {
-        connection.moveTo(channel);
-        channel.subscribers.add(connection);
-        connection.flush(false);
-      }
-      mirror.subscribers.clear();
-    }
-    return channel;
+    return this.channels.adopt(channelId, hooks);
   }
 
   get(channelId: string): ChannelHandle | undefined {
-    return this.live(channelId);
+    return this.channels.live(channelId);
   }
 
-  async describe(channelId: string): Promise<{ channelId: string; topic: string } | undefined> {
-    const channel = this.live(channelId);
-    if (channel !== undefined) return { channelId, topic: channel.topic };
-    if (this.backplane === undefined || !isUuid(channelId)) return undefined;
-    const loaded = await this.backplane.load(channelId, Number.MAX_SAFE_INTEGER);
-    return loaded === undefined ? undefined : { channelId, topic: loaded.topic };
+  describe(channelId: string): Promise<{ channelId: string; topic: string } | undefined> {
+    return this.channels.describe(channelId);
   }
 
   async issueToken(channelId: string): Promise<string> {
     if (this.closed) throw new ChannelHubError('hub_closed', 'the channel hub is closed');
-    const channel = await this.describe(channelId);
-    // A channel opened here may not be in the store yet: no token for it leaves before it is,
-    // or another node could refuse the join.
-    if (channel !== undefined && this.backplane !== undefined && this.channels.has(channelId)) await this.backplane.written();
+    const channel = await this.channels.describe(channelId);
     if (channel === undefined) {
       throw new ChannelHubError('channel_not_found', `channel ${channelId} is unknown or its log has expired`);
     }
+    // A channel opened here may not be in the store yet: no token for it leaves before it is,
+    // or another node could refuse the join.
+    if (this.channels.runsHere(channelId)) await this.channels.written();
     return this.tokens.issue(channel.topic, this.tokenTtlMs);
   }
 
@@ -288,13 +248,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     this.timers.clearInterval(this.sweepTimer);
     for (const server of this.servers) server.off('upgrade', this.onUpgrade);
     this.servers.clear();
-    for (const channel of this.channels.values()) {
-      channel.dropped = true;
-      channel.subscribers.clear();
-    }
-    this.channels.clear();
-    this.loading.clear();
-    this.finishedQueue = [];
+    this.channels.close();
     this.tokens.clear();
     this.listeners?.close();
     const closing: Promise<void>[] = [];
@@ -327,66 +281,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     };
   }
 
-  // ---- ChannelHost --------------------------------------------------------------------------
-
-  channelFinished(channel: Channel): void {
-    channel.finishedAt = this.now();
-    this.finishedQueue.push(channel);
-    if (channel.feed === null && !channel.fenced) this.backplane?.finished(channel.channelId);
-  }
-
-  channelAppended(channel: Channel, seq: number): void {
-    if (this.backplane === undefined) {
-      channel.reveal(seq);
-      return;
-    }
-    // Sockets see it once the store has it (durable()); a fenced node's writes go nowhere.
-    if (!channel.fenced) this.backplane.appended(channel.channelId, seq, channel.log.slotAt(seq) as Slot);
-  }
-
-  // ---- BackplaneHost ------------------------------------------------------------------------
-
-  durable(channelId: string, seq: number): void {
-    const channel = this.channels.get(channelId);
-    if (channel !== undefined && channel.feed === null) channel.reveal(seq);
-  }
-
-  remote(channelId: string, firstSeq: number, slots: readonly Slot[], finished: boolean): void {
-    const channel = this.channels.get(channelId);
-    if (channel?.feed) {
-      channel.feed.push({ firstSeq, slots, finished });
-      return;
-    }
-    this.loading.get(channelId)?.backlog.push({ firstSeq, slots, finished });
-  }
-
-  cancel(channelId: string): void {
-    const channel = this.channels.get(channelId);
-    if (channel !== undefined && channel.feed === null) channel.requestCancel();
-  }
-
-  fenced(channelId: string): void {
-    const channel = this.channels.get(channelId);
-    if (channel === undefined || channel.feed !== null || channel.fenced) return;
-    this.channelReleased(channel);
-    channel.notifyFenced();
-  }
-
-  channelReleased(channel: Channel): void {
-    const backplane = this.backplane;
-    if (backplane === undefined || channel.feed !== null || channel.dropped) return;
-    channel.fenced = true;
-    // What the store never took is not the channel's: the new owner writes those seqs anew.
-    channel.log.truncate(channel.visibleSeq);
-    channel.feed = this.feedFor(channel);
-    void channel.feed.refill();
-  }
-
-  resync(): void {
-    for (const channel of this.channels.values()) void channel.feed?.refill();
-  }
-
-  reportError(error: unknown): void {
+  private reportError(error: unknown): void {
     try {
       this.options.onError?.(error);
     } catch {
@@ -570,8 +465,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     const parts = parseTopic(topic);
     if (parts === null) return refuse('invalid_channel_format');
     if (topic !== connection.topic) return refuse('unauthorized');
-    const local = this.live(parts.channelId);
-    const found = local ?? (this.backplane === undefined ? undefined : this.mirror(parts.channelId));
+    const found = this.channels.forJoin(parts.channelId);
     if (found === undefined) return refuse('not_found');
     // One live resume token per socket: a rejoin flood must not mint tokens that all stay valid.
     const previous = connection.resumeToken;
@@ -629,79 +523,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     if (channel === null) return;
     channel.subscribers.delete(connection);
     connection.unsubscribe();
-    // A mirror is kept only for the sockets here that follow it; the store keeps the channel.
-    if (channel.feed !== null && channel.subscribers.size === 0) this.drop(channel);
-  }
-
-  /** Loads a channel run on another node and follows it for the sockets here (one load per channel). */
-  private mirror(channelId: string): Promise<Channel | undefined> {
-    const backplane = this.backplane as ChannelBackplane;
-    const existing = this.loading.get(channelId);
-    if (existing !== undefined) return existing.promise;
-    const backlog: RemoteBatch[] = [];
-    const promise = backplane.load(channelId, 0).then(
-      (loaded) => {
-        this.loading.delete(channelId);
-        if (loaded === undefined || this.closed) return undefined;
-        const raced = this.live(channelId);
-        if (raced !== undefined) return raced;
-        const channel = this.mirrorOf(channelId, loaded);
-        for (const batch of backlog) channel.feed?.push(batch);
-        return channel;
-      },
-      (error: unknown) => {
-        this.loading.delete(channelId);
-        throw error;
-      },
-    );
-    this.loading.set(channelId, { promise, backlog });
-    return promise;
-  }
-
-  private feedFor(channel: Channel): MirrorFeed {
-    const backplane = this.backplane as ChannelBackplane;
-    return new MirrorFeed(channel, {
-      load: (afterSeq) => backplane.load(channel.channelId, afterSeq),
-      finished: () => {
-        if (!channel.finished) this.channelFinished(channel);
-      },
-      reportError: (error) => this.reportError(error),
-    });
-  }
-
-  private mirrorOf(channelId: string, loaded: LoadedChannel): Channel {
-    const backplane = this.backplane as ChannelBackplane;
-    const channel = new Channel(channelId, loaded.topic, () => backplane.cancel(channelId), this);
-    channel.feed = this.feedFor(channel);
-    channel.feed.push({ firstSeq: loaded.afterSeq + 1, slots: loaded.slots, finished: loaded.finished });
-    this.channels.set(channelId, channel);
-    return channel;
-  }
-
-  // ---- channels -----------------------------------------------------------------------------
-
-  /** The channel, unless unknown or past its retention (then it is dropped on the spot). */
-  private live(channelId: string): Channel | undefined {
-    const channel = this.channels.get(channelId);
-    if (channel === undefined) return undefined;
-    if (channel.finished && this.now() - channel.finishedAt >= this.retentionMs) {
-      this.drop(channel);
-      return undefined;
-    }
-    return channel;
-  }
-
-  private drop(channel: Channel): void {
-    if (channel.dropped) return;
-    channel.dropped = true;
-    if (this.channels.get(channel.channelId) === channel) this.channels.delete(channel.channelId);
-    for (const connection of channel.subscribers) {
-      // Whatever a slow socket still lacks goes out now, past the high-water mark: the log that
-      // would have fed it later is going away. The hard cap still applies.
-      connection.flush(true);
-      connection.unsubscribe();
-    }
-    channel.subscribers.clear();
+    this.channels.left(channel);
   }
 
   // ---- sweep --------------------------------------------------------------------------------
@@ -742,13 +564,7 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
       if (connection.lagging && buffered <= this.limits.highWaterMark) connection.flush(false);
     }
 
-    let expired = 0;
-    const queue = this.finishedQueue;
-    while (expired < queue.length && now - (queue[expired] as Channel).finishedAt >= this.retentionMs) {
-      this.drop(queue[expired] as Channel);
-      expired++;
-    }
-    if (expired > 0) this.finishedQueue = queue.slice(expired);
+    this.channels.expire(now);
 
     if (now >= this.nextTokenSweepAt) {
       this.tokens.sweep();
@@ -762,13 +578,6 @@ class Hub implements ChannelHub, ChannelHost, BackplaneHost {
     connection.closingSince = now;
     if (ws.readyState === OPEN) ws.close(SLOW_CONSUMER_CLOSE_CODE, 'slow_consumer');
   }
-}
-
-/** Events another node appended, as the backplane reports them. */
-interface RemoteBatch {
-  firstSeq: number;
-  slots: readonly Slot[];
-  finished: boolean;
 }
 
 function readLastSeq(payload: unknown): number {
