@@ -110,8 +110,10 @@ const running = new Set<{ kill(): void }>();
 
 async function runSetup(store: NodeStore | undefined, flags: Flags, stats: RedisClient | undefined): Promise<SetupResult> {
   const redis = store?.kind === 'redis';
-  const producer: NodeChild = new Child('./node-process.ts', redis ? 'node 1 (runs the channels)' : 'node', ['--expose-gc']);
-  const sockets: NodeChild = redis ? new Child('./node-process.ts', 'node 2 (serves the sockets)', ['--expose-gc']) : producer;
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof") goes to every gateway node.
+  const nodeArgs = ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const producer: NodeChild = new Child('./node-process.ts', redis ? 'node 1 (runs the channels)' : 'node', nodeArgs);
+  const sockets: NodeChild = redis ? new Child('./node-process.ts', 'node 2 (serves the sockets)', nodeArgs) : producer;
   const clients = new Child<ClientRequest, ClientReply>('./client-process.ts', 'clients');
   const children = redis ? [producer, sockets, clients] : [producer, clients];
   for (const child of children) running.add(child);

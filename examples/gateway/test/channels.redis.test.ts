@@ -153,6 +153,20 @@ describeWithRedis('the channel hub on Redis', (redis) => {
     client.ws.close();
   });
 
+  it('writes a batch once even when it is sent twice (a retry after a lost reply), and refuses a gap', async () => {
+    const [a] = (await startNodes(1)) as [Node];
+    const { redis: client, prefix, nodeId } = a.redis;
+    const id = randomUUID();
+    const write = (...ops: string[]) => client.mrWrite(prefix, nodeId, '60000', '60000', '[]', ...ops);
+    expect(await write('o', id, `ai_response:${PROJECT_ID}:${id}`)).toEqual([]);
+    expect(await write('a', id, '1', '2', '.He', '.llo')).toEqual([]);
+    expect(await write('a', id, '1', '2', '.He', '.llo')).toEqual([]); // the same batch again
+    expect(await client.lrange(`${prefix}log:${id}`, 0, -1)).toEqual(['.He', '.llo']);
+    expect(await write('a', id, '5', '1', '.gap')).toEqual([id]); // seq 3 and 4 never came
+    expect(await client.llen(`${prefix}log:${id}`)).toBe(2);
+    expect(await client.pttl(`${prefix}log:${id}`)).toBeGreaterThan(0);
+  });
+
   it('keeps publishing through a Redis outage: what was produced meanwhile reaches the client after, in order', async () => {
     const [a, b] = (await startNodes(2)) as [Node, Node];
     const { channelId, channel, topic } = open(a);

@@ -44,7 +44,7 @@ export interface ChannelBackplane {
   /** An event this node appended to a channel it runs; {@link BackplaneHost.durable} follows. */
   appended(channelId: string, seq: number, slot: Slot): void;
   /** The channel's terminal response is written: keep it for the retention period, then drop it. */
-  finished(channelId: string): void;
+  finished(channelId: string, lastSeq: number): void;
   /** The channel's events after `afterSeq`, or `undefined` when the store does not have it. */
   load(channelId: string, afterSeq?: number): Promise<LoadedChannel | undefined>;
   /** Routes a client's cancel to the node that runs the channel. */

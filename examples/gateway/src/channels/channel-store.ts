@@ -170,7 +170,7 @@ export class ChannelStore implements ChannelHost, BackplaneHost {
   channelFinished(channel: Channel): void {
     channel.finishedAt = this.options.now();
     this.finishedQueue.push(channel);
-    if (channel.feed === null && !channel.fenced) this.backplane?.finished(channel.channelId);
+    if (channel.feed === null && !channel.fenced) this.backplane?.finished(channel.channelId, channel.log.lastSeq);
   }
 
   channelAppended(channel: Channel, seq: number): void {

@@ -23,16 +23,20 @@ declare module 'ioredis' {
 }
 
 /*
- * ARGV: prefix, node id, live TTL, retention, then ops: `o id topic` (opened), `a id firstSeq count
- * slot…` (appended), `f id` (finished). An append is written only by the channel's owner and only
- * right after what the log has (a batch retried after a lost reply is found already written and
- * skipped); anything else means another node took the channel over, and the id is returned.
+ * ARGV: prefix, node id, live TTL, retention, the batch as followers get it (JSON), then ops:
+ * `o id topic` (opened), `a id firstSeq count slot…` (appended), `f id` (finished). Two calls per
+ * channel and batch on the hot path (the owner check and RPUSH; TTLs are set when a channel opens,
+ * finishes, or its log crosses a multiple of 256 events), whatever the number of tokens: the
+ * gateway sends one call per batch, Redis does little more per channel. An append is kept only
+ * if the log had exactly what came before it: a batch retried after a lost reply finds itself
+ * already written and is trimmed off again. Another owner (a takeover) fences the channel: its
+ * id is returned, and then nothing is published; the caller publishes the rest itself.
  */
 const WRITE_SCRIPT = `
 local p, node = ARGV[1], ARGV[2]
 local live, keep = tonumber(ARGV[3]), tonumber(ARGV[4])
-local i, n = 5, #ARGV
-local fenced, events = {}, {}
+local i, n = 6, #ARGV
+local fenced = {}
 while i <= n do
   local op, id = ARGV[i], ARGV[i + 1]
   local ch, log = p .. 'ch:' .. id, p .. 'log:' .. id
@@ -44,29 +48,32 @@ while i <= n do
     i = i + 3
   elseif op == 'a' then
     local first, count = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-    local len = redis.call('LLEN', log)
-    if redis.call('HGET', ch, 'owner') ~= node or len < first - 1 then
+    local expected = first - 1 + count
+    if redis.call('HGET', ch, 'owner') ~= node then
       fenced[#fenced + 1] = id
-    elseif len == first - 1 then
-      local slots = {}
-      for k = 1, count do slots[k] = ARGV[i + 3 + k] end
-      redis.call('RPUSH', log, unpack(slots))
-      redis.call('PEXPIRE', log, live)
-      redis.call('PEXPIRE', ch, live)
-      events[#events + 1] = { id, first, slots, 0 }
+    else
+      local len = redis.call('RPUSH', log, unpack(ARGV, i + 4, i + 3 + count))
+      if len ~= expected then
+        redis.call('LTRIM', log, 0, len - count - 1)
+        if len - count ~= expected then fenced[#fenced + 1] = id end
+      elseif first == 1 or math.floor((first - 1) / 256) ~= math.floor(expected / 256) then
+        redis.call('PEXPIRE', log, live)
+        redis.call('PEXPIRE', ch, live)
+      end
     end
     i = i + 4 + count
   else
-    if redis.call('HGET', ch, 'owner') == node and redis.call('HGET', ch, 'fin') ~= '1' then
+    if redis.call('HGET', ch, 'owner') == node then
       redis.call('HSET', ch, 'fin', '1')
       redis.call('PEXPIRE', ch, keep)
       redis.call('PEXPIRE', log, keep)
-      events[#events + 1] = { id, redis.call('LLEN', log) + 1, {}, 1 }
+    else
+      fenced[#fenced + 1] = id
     end
     i = i + 2
   end
 end
-if #events > 0 then redis.call('PUBLISH', p .. 'events', cjson.encode(events)) end
+if #fenced == 0 and ARGV[5] ~= '[]' then redis.call('PUBLISH', p .. 'events', ARGV[5]) end
 return fenced
 `;
 
@@ -98,7 +105,10 @@ export interface RedisBackplaneOptions {
   prefix: string;
   /** A finished channel is kept this long (then Redis drops it). */
   retentionMs: number;
-  /** A channel nobody has written to for this long is dropped (its node and every other died). Default 1 h. */
+  /**
+   * A channel not finished this long after it opened is dropped (its node and every other died);
+   * a long stream pushes it back every 256 events. Default 1 h.
+   */
   liveTtlMs?: number;
   /** Live connect and resume tokens per channel; issuing one more revokes the oldest. Default 64. */
   maxTokensPerChannel?: number;
@@ -107,7 +117,13 @@ export interface RedisBackplaneOptions {
   randomBytes?: RandomBytes;
 }
 
-type Op = { kind: 'o'; id: string; topic: string } | { kind: 'a'; id: string; seq: number; slot: Slot } | { kind: 'f'; id: string };
+type Op =
+  | { kind: 'o'; id: string; topic: string }
+  | { kind: 'a'; id: string; seq: number; slot: Slot }
+  | { kind: 'f'; id: string; lastSeq: number };
+
+/** What followers get for one channel in a batch: `[id, firstSeq, slots, finished ? 1 : 0]`. */
+type Published = [string, number, string[], 0 | 1];
 
 /**
  * Creates the Redis {@link ChannelBackplane}. Slots are stored as strings: a `tokens` delta as
@@ -181,8 +197,8 @@ class RedisBackplane implements ChannelBackplane {
     this.enqueue({ kind: 'a', id: channelId, seq, slot });
   }
 
-  finished(channelId: string): void {
-    this.enqueue({ kind: 'f', id: channelId });
+  finished(channelId: string, lastSeq: number): void {
+    this.enqueue({ kind: 'f', id: channelId, lastSeq });
   }
 
   async load(channelId: string, afterSeq = 0): Promise<LoadedChannel | undefined> {
@@ -260,10 +276,18 @@ class RedisBackplane implements ChannelBackplane {
 
   private flush(): void {
     if (this.queue.length === 0) return;
-    const { args, taken } = this.encode();
+    const { args, published, taken } = this.encode();
     const batch = this.queue.slice(0, taken);
     this.writing = this.redis
-      .mrWrite(this.prefix, this.nodeId, String(this.liveTtlMs), String(this.options.retentionMs), ...args)
+      .mrWrite(this.prefix, this.nodeId, String(this.liveTtlMs), String(this.options.retentionMs), JSON.stringify(published), ...args)
+      .then(async (fenced) => {
+        // Rare (a takeover): the script published nothing, so the rest goes out without them.
+        if (fenced.length > 0) {
+          const rest = published.filter(([id]) => !fenced.includes(id));
+          if (rest.length > 0) await this.redis.publish(`${this.prefix}events`, JSON.stringify(rest));
+        }
+        return fenced;
+      })
       .then(
         (fenced) => {
           this.queue = this.queue.slice(taken);
@@ -296,9 +320,13 @@ class RedisBackplane implements ChannelBackplane {
       });
   }
 
-  /** The queue's head as script arguments: consecutive appends of a channel grouped into one op. */
-  private encode(): { args: string[]; taken: number } {
+  /**
+   * The queue's head as script arguments (consecutive appends of a channel grouped into one op),
+   * and as followers get it.
+   */
+  private encode(): { args: string[]; published: Published[]; taken: number } {
     const args: string[] = [];
+    const published: Published[] = [];
     let taken = 0;
     const queue = this.queue;
     while (taken < queue.length && args.length < MAX_ARGS_PER_WRITE) {
@@ -308,6 +336,7 @@ class RedisBackplane implements ChannelBackplane {
         taken++;
       } else if (op.kind === 'f') {
         args.push('f', op.id);
+        published.push([op.id, op.lastSeq + 1, [], 1]);
         taken++;
       } else {
         let end = taken + 1;
@@ -317,11 +346,14 @@ class RedisBackplane implements ChannelBackplane {
           end++;
         }
         args.push('a', op.id, String(op.seq), String(end - taken));
-        for (let k = taken; k < end; k++) args.push(encodeSlot((queue[k] as Extract<Op, { kind: 'a' }>).slot));
+        const slots: string[] = [];
+        for (let k = taken; k < end; k++) slots.push(encodeSlot((queue[k] as Extract<Op, { kind: 'a' }>).slot));
+        args.push(...slots);
+        published.push([op.id, op.seq, slots, 0]);
         taken = end;
       }
     }
-    return { args, taken };
+    return { args, published, taken };
   }
 
   private acknowledge(batch: Op[], fenced: Set<string>): void {
@@ -350,7 +382,6 @@ class RedisBackplane implements ChannelBackplane {
       if (!Array.isArray(entry)) continue;
       const [id, first, slots, fin] = entry as [unknown, unknown, unknown, unknown];
       if (typeof id !== 'string' || typeof first !== 'number') continue;
-      // cjson encodes an empty list as an object.
       const list = Array.isArray(slots) ? (slots as unknown[]).filter((s): s is string => typeof s === 'string') : [];
       host.remote(id, first, list.map(decodeSlot), fin === 1);
     }
