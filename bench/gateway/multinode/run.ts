@@ -38,7 +38,7 @@ interface Flags {
 const USAGE = '--channels n --rate tokens/s --seconds s --warmup s --join-concurrency n --appendfsync always|everysec|no';
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { channels: 2000, rate: 20, seconds: 20, warmup: 3, joinConcurrency: 64, appendfsync: 'always' };
+  const flags: Flags = { channels: 2000, rate: 20, seconds: 20, warmup: 3, joinConcurrency: 64, appendfsync: 'everysec' };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i] as string;
     const value = argv[i + 1] ?? '';
