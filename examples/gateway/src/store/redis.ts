@@ -4,6 +4,7 @@
  * store turns a Redis failure into.
  */
 import { Redis } from 'ioredis';
+import { ConfigError } from '../config-error.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 
 /** A connected ioredis client. */
@@ -43,7 +44,8 @@ export async function connectRedis(url: string, name: string, readyTimeoutMs = 5
       client.off('ready', onReady);
       client.off('error', onError);
       client.disconnect();
-      reject(new Error(`could not connect to Redis at ${redactUrl(url)} within ${readyTimeoutMs} ms${lastError ? ` (${lastError})` : ''}`));
+      const why = lastError ? ` (${lastError})` : '';
+      reject(new ConfigError(`redisUrl: could not connect to Redis at ${redactUrl(url)} within ${readyTimeoutMs} ms${why}; is it running?`));
     }, readyTimeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);
