@@ -17,9 +17,7 @@
  * Each child raises its soft fd limit to the hard limit; N channels need N + ~100 descriptors per
  * process (`ulimit -Hn` must allow it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type {
   ClientReply,
   ClientRequest,
@@ -28,8 +26,11 @@ import type {
   GatewayReply,
   GatewayRequest,
   Percentiles,
-} from './channels/shared.js';
-import { wallNow } from './channels/shared.js';
+} from './channels/protocol.js';
+import { Child } from './shared/child.js';
+import { wallNow } from './shared/clock.js';
+import { readFlags, type FlagValue } from './shared/flags.js';
+import { table } from './shared/table.js';
 
 interface Flags {
   channels: number[];
@@ -49,105 +50,39 @@ function parseFlags(argv: string[]): Flags {
     modes: ['bare-ws', 'hub'],
     firstTokenChannels: 300,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i];
-    const value = argv[i + 1] ?? '';
-    const number = (): number => {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${name} needs a number, got "${value}"`);
-      i++;
-      return n;
-    };
-    switch (name) {
-      case '--':
-        break;
-      case '--channels':
-        flags.channels = value.split(',').map((v) => {
+  const number = (value: FlagValue): number => value.number((n) => n >= 0, 'a number');
+  readFlags(
+    argv,
+    {
+      '--channels': (value) => {
+        const text = value.text();
+        flags.channels = text.split(',').map((v) => {
           const n = Number(v);
-          if (!Number.isInteger(n) || n <= 0) throw new Error(`--channels needs positive integers, got "${value}"`);
+          if (!Number.isInteger(n) || n <= 0) throw new Error(`--channels needs positive integers, got "${text}"`);
           return n;
         });
-        i++;
-        break;
-      case '--seconds':
-        flags.seconds = number();
-        break;
-      case '--warmup':
-        flags.warmup = number();
-        break;
-      case '--rate':
-        flags.rate = number();
-        break;
-      case '--first-token-channels':
-        flags.firstTokenChannels = number();
-        break;
-      case '--hub-only':
-        flags.modes = ['hub'];
-        break;
-      default:
-        throw new Error(`unknown flag ${name} (--channels a,b,c --seconds s --warmup s --rate r --first-token-channels n --hub-only)`);
-    }
-  }
+      },
+      '--seconds': (value) => (flags.seconds = number(value)),
+      '--warmup': (value) => (flags.warmup = number(value)),
+      '--rate': (value) => (flags.rate = number(value)),
+      '--first-token-channels': (value) => (flags.firstTokenChannels = number(value)),
+      '--hub-only': () => (flags.modes = ['hub']),
+    },
+    '--channels a,b,c --seconds s --warmup s --rate r --first-token-channels n --hub-only',
+  );
   return flags;
 }
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** BENCH_GATEWAY_NODE_ARGS / BENCH_CLIENT_NODE_ARGS (e.g. "--cpu-prof") go to the matching child. */
+const extraArgs = (variable: 'BENCH_GATEWAY_NODE_ARGS' | 'BENCH_CLIENT_NODE_ARGS'): string[] =>
+  (process.env[variable] ?? '').split(' ').filter(Boolean);
 
-/** A child process spoken to over IPC, one request and one expected reply type at a time. */
-class Child<Request, Reply extends { type: string }> {
-  private readonly process: ChildProcess;
-  private readonly inbox: Reply[] = [];
-  private waiting: { type: string; resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
-  private exited: Error | undefined;
+function gatewayChild(nodeArgs: string[]): Child<GatewayRequest, GatewayReply> {
+  return new Child(new URL('./channels/gateway-process.ts', import.meta.url), 'gateway', [...nodeArgs, ...extraArgs('BENCH_GATEWAY_NODE_ARGS')]);
+}
 
-  constructor(script: string, nodeArgs: string[]) {
-    // BENCH_GATEWAY_NODE_ARGS / BENCH_CLIENT_NODE_ARGS (e.g. "--cpu-prof") go to the matching child.
-    const extra = (script.includes('gateway') ? process.env.BENCH_GATEWAY_NODE_ARGS : process.env.BENCH_CLIENT_NODE_ARGS) ?? '';
-    const node = ['--import', import.meta.resolve('tsx'), ...nodeArgs, ...extra.split(' ').filter(Boolean), here(script)].map(quote).join(' ');
-    // Through a shell so that the fd limit can be raised; `exec` keeps the IPC channel.
-    this.process = spawn('/bin/sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quote(process.execPath)} ${node}`], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.process.on('message', (message) => {
-      this.inbox.push(message as Reply);
-      this.deliver();
-    });
-    this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`${script} exited (${code ?? signal})`);
-      this.waiting?.reject(this.exited);
-      this.waiting = undefined;
-    });
-  }
-
-  request<T extends Reply['type']>(message: Request, type: T): Promise<Extract<Reply, { type: T }>> {
-    if (this.exited) return Promise.reject(this.exited);
-    return new Promise((resolve, reject) => {
-      this.waiting = { type, resolve: resolve as (reply: Reply) => void, reject };
-      this.process.send(message as object);
-      this.deliver();
-    });
-  }
-
-  private deliver(): void {
-    const waiting = this.waiting;
-    if (waiting === undefined) return;
-    const index = this.inbox.findIndex((reply) => reply.type === waiting.type);
-    if (index === -1) return;
-    const [reply] = this.inbox.splice(index, 1);
-    this.waiting = undefined;
-    waiting.resolve(reply as Reply);
-  }
-
-  /** Asks the child to exit (so that it can flush e.g. a --cpu-prof profile), then makes sure. */
-  async close(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
-    this.process.send({ type: 'exit' });
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+function clientsChild(): Child<ClientRequest, ClientReply> {
+  return new Child(new URL('./channels/client-process.ts', import.meta.url), 'clients', extraArgs('BENCH_CLIENT_NODE_ARGS'));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,8 +104,8 @@ interface StreamResult {
 }
 
 async function streamScenario(mode: GatewayMode, channels: number, flags: Flags): Promise<StreamResult> {
-  const gateway = new Child<GatewayRequest, GatewayReply>('./channels/gateway-process.ts', ['--expose-gc']);
-  const clients = new Child<ClientRequest, ClientReply>('./channels/client-process.ts', []);
+  const gateway = gatewayChild(['--expose-gc']);
+  const clients = clientsChild();
   try {
     const ready = await gateway.request({ type: 'setup', mode, channels, prefillTokens: 0 }, 'ready');
     const before = await gateway.request({ type: 'memory' }, 'memory');
@@ -196,7 +131,7 @@ async function streamScenario(mode: GatewayMode, channels: number, flags: Flags)
       channels,
       offered: channels * flags.rate,
       delivered: (report.tokens / (until - from)) * 1000,
-      delays: report.delays,
+      delays: report.latency,
       rssPerSocket: (idle.rss - before.rss) / joined,
       heapPerSocket: (idle.heapUsed + idle.external - before.heapUsed - before.external) / joined,
       gatewayCpu: stopped.cpuPercent,
@@ -219,8 +154,8 @@ interface FirstTokenResult {
 }
 
 async function firstTokenScenario(mode: GatewayMode, which: FirstTokenCase, flags: Flags): Promise<FirstTokenResult> {
-  const gateway = new Child<GatewayRequest, GatewayReply>('./channels/gateway-process.ts', []);
-  const clients = new Child<ClientRequest, ClientReply>('./channels/client-process.ts', []);
+  const gateway = gatewayChild([]);
+  const clients = clientsChild();
   try {
     const channels = flags.firstTokenChannels;
     const prefillTokens = which === 'replay' ? 20 : 0;
@@ -236,12 +171,6 @@ async function firstTokenScenario(mode: GatewayMode, which: FirstTokenCase, flag
 const ms = (n: number): string => (Number.isNaN(n) ? 'n/a' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
 const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a');
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
-}
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));

@@ -8,14 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setImmediate as tick } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../../examples/gateway/src/channels/index.js';
-import { cpuPercent, wallNow, type ChannelTicket, type FirstTokenCase, type GatewayReply, type GatewayRequest } from './shared.js';
+import { cpuPercent, wallNow } from '../shared/clock.js';
+import { memoryReply } from '../shared/memory.js';
+import { serveParent } from '../shared/parent.js';
+import { startTokenPublisher, type TokenPublisher } from '../shared/token-publisher.js';
+import { stampToken } from '../shared/token-stamp.js';
+import type { ChannelTicket, FirstTokenCase, GatewayReply, GatewayRequest } from './protocol.js';
 
 const PROJECT_ID = randomUUID();
-/** The publisher ticks this many times per token period, each tick serving one slice of the channels. */
-const SLOTS = 10;
 
 /** What the publisher needs from either gateway. */
 interface Gateway {
@@ -27,24 +29,11 @@ interface Gateway {
 const server = createServer((_req, res) => res.writeHead(404).end());
 let gateway: Gateway | undefined;
 let channelCount = 0;
-let publisher: ReturnType<typeof setInterval> | undefined;
+let publisher: TokenPublisher | undefined;
 let published = 0;
 let cpuSince = process.cpuUsage();
 let wallSince = wallNow();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-
-/**
- * A token stamped with its production time. The publisher passes the time the token was due, not
- * the time the (possibly busy) event loop got round to it: a real provider's token waits in the
- * loop too, and that wait is part of the delay the client sees.
- */
-function token(producedAt: number = wallNow()): string {
-  return `t=${producedAt.toFixed(3)};lorem `;
-}
-
-function send(message: GatewayReply): void {
-  process.send?.(message);
-}
 
 async function setupHub(channels: number, prefill: number, firstToken: FirstTokenCase | undefined): Promise<ChannelTicket[]> {
   const handles: ChannelHandle[] = [];
@@ -54,7 +43,7 @@ async function setupHub(channels: number, prefill: number, firstToken: FirstToke
     // A 0 ms provider: generation starts as soon as the client has joined.
     onJoin:
       firstToken === 'live'
-        ? ({ channelId }) => setImmediate(() => byId.get(channelId)?.publish('tokens', { delta: token() }))
+        ? ({ channelId }) => setImmediate(() => byId.get(channelId)?.publish('tokens', { delta: stampToken() }))
         : undefined,
   });
   hub.attach(server);
@@ -64,7 +53,7 @@ async function setupHub(channels: number, prefill: number, firstToken: FirstToke
     const handle = hub.open(channelId, { onCancel() {} });
     handles.push(handle);
     byId.set(channelId, handle);
-    for (let k = 0; k < prefill; k++) handle.publish('tokens', { delta: token() });
+    for (let k = 0; k < prefill; k++) handle.publish('tokens', { delta: stampToken() });
     tickets.push({ topic: handle.topic, token: await hub.issueToken(channelId) });
   }
   gateway = {
@@ -116,11 +105,11 @@ function setupBare(channels: number, prefill: number, firstToken: FirstTokenCase
         ws.send(JSON.stringify([joinRef, ref, topic, 'phx_reply', { status: 'ok', response: { last_seq: seqs[i] } }]));
         subs[i]?.push({ ws, joinRefJson });
         if (firstToken === 'replay') {
-          ws.send(frame(i, joinRefJson, JSON.stringify({ seq: prefill, first_seq: 1, delta: token().repeat(prefill) })));
+          ws.send(frame(i, joinRefJson, JSON.stringify({ seq: prefill, first_seq: 1, delta: stampToken().repeat(prefill) })));
         } else if (firstToken === 'live') {
           setImmediate(() => {
             const seq = ++seqs[i]!;
-            ws.send(frame(i, joinRefJson, JSON.stringify({ seq, delta: token() })));
+            ws.send(frame(i, joinRefJson, JSON.stringify({ seq, delta: stampToken() })));
           });
         }
       });
@@ -139,80 +128,45 @@ function setupBare(channels: number, prefill: number, firstToken: FirstTokenCase
 }
 
 function startPublisher(tokensPerSecond: number): void {
-  const slotMs = 1000 / tokensPerSecond / SLOTS;
-  let slot = 0;
-  let nextAt = wallNow();
   published = 0;
   cpuSince = process.cpuUsage();
   wallSince = wallNow();
   loopDelay.reset();
   loopDelay.enable();
-  publisher = setInterval(() => {
-    const now = wallNow();
-    // Catch up on late ticks, so the offered rate holds even when the loop is busy.
-    while (nextAt <= now) {
-      const delta = token(nextAt);
-      for (let i = slot; i < channelCount; i += SLOTS) {
-        (gateway as Gateway).publish(i, delta);
-        published++;
-      }
-      slot = (slot + 1) % SLOTS;
-      nextAt += slotMs;
-    }
-  }, slotMs);
+  const target = gateway as Gateway;
+  publisher = startTokenPublisher(tokensPerSecond, channelCount, (i, delta) => {
+    target.publish(i, delta);
+    published++;
+  });
 }
 
-async function memory(): Promise<GatewayReply> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 4; i++) {
-    gc?.();
-    await tick();
-  }
-  const usage = process.memoryUsage();
+/** Runs the chosen gateway on a loopback port and returns its port and the channels' tickets. */
+async function setup(request: Extract<GatewayRequest, { type: 'setup' }>): Promise<GatewayReply> {
+  channelCount = request.channels;
+  const setupGateway = request.mode === 'hub' ? setupHub : setupBare;
+  const tickets = await setupGateway(request.channels, request.prefillTokens, request.firstToken);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 4096, resolve));
+  return { type: 'ready', port: (server.address() as AddressInfo).port, tickets };
+}
+
+function stop(): GatewayReply {
+  publisher?.stop();
+  loopDelay.disable();
   return {
-    type: 'memory',
-    rss: usage.rss,
-    heapUsed: usage.heapUsed,
-    external: usage.external,
-    arrayBuffers: usage.arrayBuffers,
-    sockets: gateway?.sockets() ?? 0,
+    type: 'stopped',
+    published,
+    cpuPercent: cpuPercent(cpuSince, wallSince),
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    lagging: gateway?.lagging() ?? 0,
   };
 }
 
-process.on('message', (raw) => {
-  const message = raw as GatewayRequest;
-  void (async () => {
-    switch (message.type) {
-      case 'setup': {
-        channelCount = message.channels;
-        const setup = message.mode === 'hub' ? setupHub : setupBare;
-        const tickets = await setup(message.channels, message.prefillTokens, message.firstToken);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 4096, resolve));
-        send({ type: 'ready', port: (server.address() as AddressInfo).port, tickets });
-        break;
-      }
-      case 'memory':
-        send(await memory());
-        break;
-      case 'start':
-        startPublisher(message.tokensPerSecond);
-        send({ type: 'started' });
-        break;
-      case 'stop': {
-        clearInterval(publisher);
-        loopDelay.disable();
-        send({
-          type: 'stopped',
-          published,
-          cpuPercent: cpuPercent(cpuSince, wallSince),
-          loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-          lagging: gateway?.lagging() ?? 0,
-        });
-        break;
-      }
-      case 'exit':
-        process.exit(0);
-    }
-  })();
+serveParent<GatewayRequest, GatewayReply>((request) => {
+  if (request.type === 'setup') return setup(request);
+  if (request.type === 'memory') return memoryReply(() => gateway?.sockets() ?? 0);
+  if (request.type === 'stop') return stop();
+  if (request.type === 'exit') process.exit(0);
+  // What is left is `start`.
+  startPublisher(request.tokensPerSecond);
+  return { type: 'started' };
 });
-process.on('disconnect', () => process.exit(0));

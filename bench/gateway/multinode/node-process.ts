@@ -8,14 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setImmediate as tick } from 'node:timers/promises';
 import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../../examples/gateway/src/channels/index.js';
 import { connectRedisNode, type RedisNode } from '../../../examples/gateway/src/store/redis-node.js';
-import { cpuMsSince, wallNow, type ChannelTicket, type NodeReply, type NodeRequest, type NodeStore } from './protocol.js';
+import { cpuMsSince, wallNow } from '../shared/clock.js';
+import { memoryReply } from '../shared/memory.js';
+import { serveParent } from '../shared/parent.js';
+import { runPool } from '../shared/pool.js';
+import { startTokenPublisher, type TokenPublisher } from '../shared/token-publisher.js';
+import type { ChannelTicket, NodeReply, NodeRequest, NodeStore } from './protocol.js';
 
 const PROJECT_ID = randomUUID();
-/** The publisher ticks this many times per token period, each tick serving one slice of the channels. */
-const SLOTS = 10;
 /** Channels opened (and their tokens issued) at once during the set-up. */
 const OPEN_CONCURRENCY = 32;
 
@@ -23,7 +25,7 @@ let hub: ChannelHub | undefined;
 let redisNode: RedisNode | undefined;
 let server: Server | undefined;
 const handles: ChannelHandle[] = [];
-let publisher: ReturnType<typeof setInterval> | undefined;
+let publisher: TokenPublisher | undefined;
 let published = 0;
 let cpuSince = process.cpuUsage();
 let wallSince = wallNow();
@@ -31,10 +33,6 @@ let commands = new Map<string, number>();
 let errors = 0;
 let firstError: string | undefined;
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-
-function send(message: NodeReply): void {
-  process.send?.(message);
-}
 
 function reportError(error: unknown): void {
   errors++;
@@ -56,11 +54,6 @@ function countCommands(node: RedisNode): void {
   }) as typeof redis.sendCommand;
 }
 
-/** A token stamped with the time it was due (a token waiting in a busy loop counts as delay). */
-function token(producedAt: number): string {
-  return `t=${producedAt.toFixed(3)};lorem `;
-}
-
 async function setup(store: NodeStore, open: number, serve: boolean): Promise<NodeReply> {
   if (store.kind === 'redis') {
     redisNode = await connectRedisNode({ url: store.url, prefix: store.prefix, retentionMs: 600_000, onError: reportError });
@@ -73,18 +66,13 @@ async function setup(store: NodeStore, open: number, serve: boolean): Promise<No
   });
   hub = created;
   const tickets: ChannelTicket[] = new Array<ChannelTicket>(open);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(OPEN_CONCURRENCY, open) }, async () => {
-      while (next < open) {
-        const index = next++;
-        const channelId = randomUUID();
-        const handle = created.open(channelId, { onCancel() {} });
-        handles[index] = handle;
-        tickets[index] = { topic: handle.topic, token: await created.issueToken(channelId) };
-      }
-    }),
-  );
+  const indices = Array.from({ length: open }, (_, index) => index);
+  await runPool(indices, OPEN_CONCURRENCY, async (index) => {
+    const channelId = randomUUID();
+    const handle = created.open(channelId, { onCancel() {} });
+    handles[index] = handle;
+    tickets[index] = { topic: handle.topic, token: await created.issueToken(channelId) };
+  });
   let port = 0;
   if (serve) {
     const listening = createServer((_req, res) => res.writeHead(404).end());
@@ -98,32 +86,10 @@ async function setup(store: NodeStore, open: number, serve: boolean): Promise<No
 
 function startPublisher(tokensPerSecond: number): void {
   if (handles.length === 0) return;
-  const slotMs = 1000 / tokensPerSecond / SLOTS;
-  let slot = 0;
-  let nextAt = wallNow();
-  publisher = setInterval(() => {
-    const now = wallNow();
-    // Catch up on late ticks, so the offered rate holds even when the loop is busy.
-    while (nextAt <= now) {
-      const delta = token(nextAt);
-      for (let i = slot; i < handles.length; i += SLOTS) {
-        (handles[i] as ChannelHandle).publish('tokens', { delta });
-        published++;
-      }
-      slot = (slot + 1) % SLOTS;
-      nextAt += slotMs;
-    }
-  }, slotMs);
-}
-
-async function memory(): Promise<NodeReply> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 4; i++) {
-    gc?.();
-    await tick();
-  }
-  const usage = process.memoryUsage();
-  return { type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, sockets: hub?.stats().sockets ?? 0 };
+  publisher = startTokenPublisher(tokensPerSecond, handles.length, (i, delta) => {
+    (handles[i] as ChannelHandle).publish('tokens', { delta });
+    published++;
+  });
 }
 
 function report(): NodeReply {
@@ -141,7 +107,7 @@ function report(): NodeReply {
 }
 
 async function exit(): Promise<void> {
-  clearInterval(publisher);
+  publisher?.stop();
   try {
     server?.close();
     await hub?.close();
@@ -151,42 +117,30 @@ async function exit(): Promise<void> {
   }
 }
 
-process.on('message', (raw) => {
-  const message = raw as NodeRequest;
-  void (async () => {
-    switch (message.type) {
-      case 'setup':
-        send(await setup(message.store, message.open, message.serve));
-        break;
-      case 'memory':
-        send(await memory());
-        break;
-      case 'start':
-        startPublisher(message.tokensPerSecond);
-        send({ type: 'started' });
-        break;
-      case 'measure':
-        published = 0;
-        commands = new Map();
-        cpuSince = process.cpuUsage();
-        wallSince = wallNow();
-        loopDelay.reset();
-        loopDelay.enable();
-        send({ type: 'measuring' });
-        break;
-      case 'report':
-        send(report());
-        break;
-      case 'stop':
-        clearInterval(publisher);
-        send({ type: 'stopped' });
-        break;
-      case 'exit':
-        await exit();
-    }
-  })().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+serveParent<NodeRequest, NodeReply>(async (request) => {
+  switch (request.type) {
+    case 'setup':
+      return setup(request.store, request.open, request.serve);
+    case 'memory':
+      return memoryReply(() => hub?.stats().sockets ?? 0);
+    case 'start':
+      startPublisher(request.tokensPerSecond);
+      return { type: 'started' };
+    case 'measure':
+      published = 0;
+      commands = new Map();
+      cpuSince = process.cpuUsage();
+      wallSince = wallNow();
+      loopDelay.reset();
+      loopDelay.enable();
+      return { type: 'measuring' };
+    case 'report':
+      return report();
+    case 'stop':
+      publisher?.stop();
+      return { type: 'stopped' };
+    case 'exit':
+      await exit();
+      return undefined;
+  }
 });
-process.on('disconnect', () => process.exit(0));

@@ -15,9 +15,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { relative } from 'node:path';
 import { connectRedis, type RedisClient } from '../../../examples/gateway/src/store/redis.js';
 import { findRedisServer, startRedisServer, type RedisServer } from '../../../examples/gateway/test/redis.helpers.js';
-import { Child } from './child.js';
+import { Child } from '../shared/child.js';
+import { wallNow } from '../shared/clock.js';
+import { readFlags, type FlagValue } from '../shared/flags.js';
+import { table } from '../shared/table.js';
 import { diffCalls, parseCommandStats, totalCalls, type CommandCalls } from './command-stats.js';
-import { wallNow, type ClientReply, type ClientRequest, type NodeReply, type NodeRequest, type NodeStore, type Percentiles } from './protocol.js';
+import type { ClientReply, ClientRequest, NodeReply, NodeRequest, NodeStore, Percentiles } from './protocol.js';
 
 type NodeChild = Child<NodeRequest, NodeReply>;
 type NodeReport = Extract<NodeReply, { type: 'report' }>;
@@ -39,44 +42,24 @@ const USAGE = '--channels n --rate tokens/s --seconds s --warmup s --join-concur
 
 function parseFlags(argv: string[]): Flags {
   const flags: Flags = { channels: 2000, rate: 20, seconds: 20, warmup: 3, joinConcurrency: 64, appendfsync: 'everysec' };
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i] as string;
-    const value = argv[i + 1] ?? '';
-    const positive = (integer: boolean): number => {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-        throw new Error(`${name} needs a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
-      }
-      i++;
-      return n;
-    };
-    switch (name) {
-      case '--':
-        break;
-      case '--channels':
-        flags.channels = positive(true);
-        break;
-      case '--rate':
-        flags.rate = positive(false);
-        break;
-      case '--seconds':
-        flags.seconds = positive(false);
-        break;
-      case '--warmup':
-        flags.warmup = value === '0' ? (i++, 0) : positive(false);
-        break;
-      case '--join-concurrency':
-        flags.joinConcurrency = positive(true);
-        break;
-      case '--appendfsync':
-        if (!(FSYNC_POLICIES as readonly string[]).includes(value)) throw new Error(`--appendfsync needs always, everysec or no, got "${value}"`);
-        flags.appendfsync = value as FsyncPolicy;
-        i++;
-        break;
-      default:
-        throw new Error(`unknown flag ${name} (${USAGE})`);
-    }
-  }
+  const positive = (value: FlagValue): number => value.number((n) => n > 0, 'a positive number');
+  const positiveInteger = (value: FlagValue): number => value.number((n) => n > 0 && Number.isInteger(n), 'a positive integer');
+  readFlags(
+    argv,
+    {
+      '--channels': (value) => (flags.channels = positiveInteger(value)),
+      '--rate': (value) => (flags.rate = positive(value)),
+      '--seconds': (value) => (flags.seconds = positive(value)),
+      '--warmup': (value) => (flags.warmup = value.number((n, text) => n > 0 || text === '0', 'a positive number')),
+      '--join-concurrency': (value) => (flags.joinConcurrency = positiveInteger(value)),
+      '--appendfsync': (value) => {
+        const text = value.text();
+        if (!(FSYNC_POLICIES as readonly string[]).includes(text)) throw new Error(`--appendfsync needs always, everysec or no, got "${text}"`);
+        flags.appendfsync = text as FsyncPolicy;
+      },
+    },
+    USAGE,
+  );
   return flags;
 }
 
@@ -112,9 +95,10 @@ async function runSetup(store: NodeStore | undefined, flags: Flags, stats: Redis
   const redis = store?.kind === 'redis';
   // BENCH_NODE_ARGS (e.g. "--cpu-prof") goes to every gateway node.
   const nodeArgs = ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const producer: NodeChild = new Child('./node-process.ts', redis ? 'node 1 (runs the channels)' : 'node', nodeArgs);
-  const sockets: NodeChild = redis ? new Child('./node-process.ts', 'node 2 (serves the sockets)', nodeArgs) : producer;
-  const clients = new Child<ClientRequest, ClientReply>('./client-process.ts', 'clients');
+  const nodeScript = new URL('./node-process.ts', import.meta.url);
+  const producer: NodeChild = new Child(nodeScript, redis ? 'node 1 (runs the channels)' : 'node', nodeArgs);
+  const sockets: NodeChild = redis ? new Child(nodeScript, 'node 2 (serves the sockets)', nodeArgs) : producer;
+  const clients = new Child<ClientRequest, ClientReply>(new URL('./client-process.ts', import.meta.url), 'clients');
   const children = redis ? [producer, sockets, clients] : [producer, clients];
   for (const child of children) running.add(child);
   const nodes = redis ? [producer, sockets] : [producer];
@@ -181,12 +165,6 @@ const ms = (n: number): string => (!Number.isFinite(n) ? 'n/a' : n < 10 ? n.toFi
 const kb = (bytes: number): string => fixed(bytes / 1024, 1);
 const ratio = (b: number | undefined, a: number | undefined): string =>
   a === undefined || b === undefined || !(a > 0) || !Number.isFinite(b / a) ? '' : `${(b / a).toFixed(2)}×`;
-
-function table(rows: string[][]): string {
-  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(widths[c] as number)).join(' | ')} |`;
-  return [line(rows[0] as string[]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
-}
 
 /** µs of CPU per token the clients received. */
 const perEvent = (cpuMs: number, r: SetupResult): number => (cpuMs * 1000) / r.clients.tokens;

@@ -5,12 +5,13 @@
  * killed with SIGKILL, stopped with SIGTERM and started again; none outlives the test process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GatewayConfig, RunningGateway } from '../src/gateway.js';
+import { killOnExit, releaseDir, removeOnExit, startedOrCleanedUp } from './child-processes.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/node-process.ts', import.meta.url));
 /** What `node --import tsx` loads (tsx's `.` export), by path: the node's cwd is a temp dir. */
@@ -42,27 +43,6 @@ interface NodeInfo {
 export interface NodeExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-/** Every node process started and not seen exiting; SIGKILLed if the test process exits first. */
-const live = new Set<ChildProcess>();
-/** Temp dirs of clusters not closed yet; removed if the test process exits first. */
-const ownedDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const running of live) running.kill('SIGKILL');
-    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
-function track(child: ChildProcess): void {
-  installExitHook();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
 }
 
 /**
@@ -125,7 +105,7 @@ export class GatewayProcess {
       env: this.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    track(child);
+    killOnExit(child);
     // The node's stdin is its lifeline (see the fixture); this end must not keep the test process alive.
     (child.stdin as Socket | null)?.unref();
     const exited = new Promise<NodeExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -256,9 +236,8 @@ export interface Cluster {
  * ```
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'mr-multinode-'));
-  ownedDirs.add(dir);
+  removeOnExit(dir);
   const configFile = join(dir, 'gateway.config.json');
   const config: Partial<GatewayConfig> = {
     apiKey: NODE_API_KEY,
@@ -293,17 +272,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await Promise.all(nodes.map((n) => n.kill()));
       if (closed) return;
       closed = true;
-      ownedDirs.delete(dir);
-      rmSync(dir, { recursive: true, force: true });
+      releaseDir(dir);
     },
   };
-  try {
-    await cluster.startAll();
-  } catch (error) {
-    await cluster.close();
-    throw error;
-  }
-  return cluster;
+  return startedOrCleanedUp(cluster, cluster.startAll, cluster.close);
 }
 
 /**

@@ -6,11 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killOnExit, releaseDir, removeOnExit, startedOrCleanedUp } from './child-processes.js';
 
 /** Where Debian's `redis-server` package puts the server, used when it is not on PATH. */
 export const REDIS_SERVER_FALLBACK = '/usr/bin/redis-server';
@@ -127,13 +128,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mr-redis-'));
   const server = new ManagedRedis(executable, port, dir);
-  try {
-    await server.start();
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
+  return startedOrCleanedUp(server, () => server.start(), () => server.stop());
 }
 
 /**
@@ -181,33 +176,6 @@ export function describeWithRedis(name: string, body: (redis: () => RedisServer)
   });
 }
 
-/** Every redis-server this process started and has not seen exit; killed if the process exits first. */
-const live = new Set<ChildProcess>();
-/** Temp directories of servers not stopped yet; removed if the process exits first. */
-const ownedDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const running of live) running.kill('SIGKILL');
-    for (const dir of ownedDirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // Exiting anyway: a directory left in the temp dir is not worth a crash on the way out.
-      }
-    }
-  });
-}
-
-function track(child: ChildProcess): void {
-  installExitHook();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
 class ManagedRedis implements RedisServer {
   readonly url: string;
   private child: ChildProcess | undefined;
@@ -220,8 +188,7 @@ class ManagedRedis implements RedisServer {
     readonly dir: string,
   ) {
     this.url = `redis://127.0.0.1:${port}`;
-    installExitHook();
-    ownedDirs.add(dir);
+    removeOnExit(dir);
   }
 
   async start(): Promise<void> {
@@ -263,8 +230,7 @@ class ManagedRedis implements RedisServer {
       realClearTimeout(timer);
       this.child = undefined;
     }
-    ownedDirs.delete(this.dir);
-    if (options.keep !== true) rmSync(this.dir, { recursive: true, force: true });
+    releaseDir(this.dir, options);
   }
 
   private async startOnce(): Promise<void> {
@@ -284,7 +250,7 @@ class ManagedRedis implements RedisServer {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    track(child);
+    killOnExit(child);
     // Redis logs to stdout (a failed bind included), so both streams make up "its output".
     const collect = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);

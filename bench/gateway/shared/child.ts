@@ -1,8 +1,9 @@
 /**
- * A benchmark child process (a gateway node or the clients) spoken to over IPC: one request and
- * one expected reply type at a time.
+ * A benchmark child process (a gateway, a gateway node or the clients) spoken to over IPC: one
+ * request and one expected reply type at a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -11,11 +12,12 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const EXIT_TIMEOUT_MS = 5_000;
 
 /**
- * Runs `script` (next to this file) under tsx in its own Node process.
+ * Runs `script` under tsx in its own Node process, with `nodeArgs` before it.
  *
  * @example
  * ```ts
- * const node = new Child<NodeRequest, NodeReply>('./node-process.ts', 'node 1', ['--expose-gc']);
+ * const script = new URL('./node-process.ts', import.meta.url);
+ * const node = new Child<NodeRequest, NodeReply>(script, 'node 1', ['--expose-gc']);
  * const ready = await node.request({ type: 'setup', store: { kind: 'memory' }, open: 10, serve: true }, 'ready');
  * await node.close();
  * ```
@@ -26,8 +28,8 @@ export class Child<Request, Reply extends { type: string }> {
   private waiting: { type: string; resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
   private exited: Error | undefined;
 
-  constructor(script: string, readonly label: string, nodeArgs: string[] = []) {
-    const path = fileURLToPath(new URL(script, import.meta.url));
+  constructor(script: URL, readonly label: string, nodeArgs: string[] = []) {
+    const path = fileURLToPath(script);
     const node = ['--import', import.meta.resolve('tsx'), ...nodeArgs, path].map(quote).join(' ');
     // Through a shell so that the fd limit can be raised (N sockets need N + ~100 descriptors);
     // `exec` keeps the IPC channel and makes the shell's pid the child's.
@@ -39,7 +41,7 @@ export class Child<Request, Reply extends { type: string }> {
       this.deliver();
     });
     this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`${label} (${script}) exited (${code ?? signal})`);
+      this.exited = new Error(`${label} (${basename(path)}) exited (${code ?? signal})`);
       this.waiting?.reject(this.exited);
       this.waiting = undefined;
     });
@@ -64,7 +66,7 @@ export class Child<Request, Reply extends { type: string }> {
     waiting.resolve(reply as Reply);
   }
 
-  /** Asks the child to exit, then makes sure it has. */
+  /** Asks the child to exit (so that it can flush e.g. a --cpu-prof profile), then makes sure it has. */
   async close(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
