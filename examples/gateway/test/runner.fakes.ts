@@ -20,9 +20,10 @@ export interface FakeChannel extends ChannelHandle {
   response(): Record<string, any> | undefined;
 }
 
-export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChannel> } {
+/** `stored`: what `adopt` finds, as if another node had published these events before it died. */
+export function createFakeHub(stored = new Map<string, PublishedEvent[]>()): ChannelHub & { channels: Map<string, FakeChannel> } {
   const channels = new Map<string, FakeChannel>();
-  return {
+  const hub: ChannelHub & { channels: Map<string, FakeChannel> } = {
     channels,
     open(channelId, hooks) {
       const events: PublishedEvent[] = [];
@@ -54,12 +55,19 @@ export function createFakeHub(): ChannelHub & { channels: Map<string, FakeChanne
     },
     get: (id) => channels.get(id),
     describe: async (id) => (channels.has(id) ? { channelId: id, topic: `ai_response:fake:${id}` } : undefined),
-    adopt: async () => undefined,
+    async adopt(channelId, hooks) {
+      const events = stored.get(channelId);
+      if (events === undefined) return undefined;
+      const channel = hub.open(channelId, hooks) as FakeChannel;
+      channel.events.push(...events.map((e) => ({ event: e.event, payload: { ...e.payload } })));
+      return channel;
+    },
     issueToken: async (id) => `token-${id}`,
     attach() {},
     async close() {},
     stats: () => ({ sockets: 0, channels: channels.size }),
   };
+  return hub;
 }
 
 export function createFakeDispatcher(): WebhookDispatcher & { sent: Array<{ url: string; channelId: string; body: WebhookEvent }> } {
@@ -71,6 +79,7 @@ export function createFakeDispatcher(): WebhookDispatcher & { sent: Array<{ url:
       const delivery: WebhookDelivery = { id: input.body.id, url: input.url, channelId: input.channelId, type: input.body.type, state: 'pending', attempts: [] };
       return delivery;
     },
+    queued: async (id) => sent.some((input) => input.body.id === id),
     deadLetters: async () => [],
     replay: async () => undefined,
     get: async () => undefined,

@@ -4,6 +4,8 @@
  * by its webhook-id header, its signature verified), retries and dead letters must be visible
  * from every node, and neither a restart of the nodes nor a Redis outage may lose a delivery.
  */
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { WebhookAttemptLog } from '@modelriver/node';
@@ -105,6 +107,7 @@ describeWithRedis('webhook queue on Redis (BullMQ)', (redis) => {
       three[i % 3]!.deliver({ url: receiver.url, channelId: CHANNEL, projectId: 'p1', secret: PROJECT_SECRET, body: event }),
     );
 
+    expect(await Promise.all(three.map((n) => n.queued(shared.id)))).toEqual([true, true, true]);
     for (const event of [shared, ...spread]) await stateOf(three[0]!, event.id, 'delivered');
     expect(requestsFor(shared.id)).toHaveLength(1);
     expect(new Webhook(SECRET).verify(requestsFor(shared.id)[0]!.body, headersOf(requestsFor(shared.id)[0]!))).toEqual(shared);
@@ -265,12 +268,17 @@ describeWithRedis('webhook queue on Redis (BullMQ)', (redis) => {
       await redis().kill();
       const during = [completedEvent(), completedEvent(), completedEvent()];
       during.forEach((event, i) => [a, b][i % 2]!.deliver({ url: receiver.url, channelId: CHANNEL, projectId: 'p1', body: event }));
+      // `queued` waits for Redis: a runner keeps its request's lease until then.
+      const inRedis: boolean[] = [];
+      const queued = Promise.all(during.map((event, i) => [a, b][i % 2]!.queued(event.id).then((ok) => (inRedis.push(ok), ok))));
       // This node knows what it holds; what only Redis knows is unavailable.
       expect((await a!.get(during[0]!.id))?.state).toBe('pending');
       await expect(a!.deadLetters('p1')).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
       await expect(b!.get(retrying.id)).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
       await eventually(async () => errors.length > 0, 'the failed enqueue to be reported');
+      expect(inRedis).toEqual([]);
       await redis().start();
+      expect(await queued).toEqual([true, true, true]);
 
       for (const event of [retrying, ...during]) await stateOf(b!, event.id, 'delivered');
       for (const event of during) expect(requestsFor(event.id)).toHaveLength(1);
@@ -278,6 +286,22 @@ describeWithRedis('webhook queue on Redis (BullMQ)', (redis) => {
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', guard);
+    }
+  });
+
+  it('ready() gives up on a server that never answers, with store_unavailable', async () => {
+    // Accepts connections and says nothing: BullMQ alone would wait for it forever.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const a = node(uniquePrefix('webhooks'), { redis: `redis://127.0.0.1:${port}`, readyTimeoutMs: 200, closeTimeoutMs: 200 });
+      await expect(a.ready()).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
+    } finally {
+      await Promise.all(nodes.splice(0).map((n) => n.close()));
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
   });
 
@@ -291,8 +315,14 @@ describeWithRedis('webhook queue on Redis (BullMQ)', (redis) => {
       await redis().kill();
       const event = completedEvent();
       a.deliver({ url: receiver.url, channelId: CHANNEL, body: event });
+      const queued = a.queued(event.id);
       await a.close();
       expect(errors.map(String)).toContainEqual(expect.stringContaining(`webhook ${event.id} lost`));
+      // Never in Redis: the runner leaves the request to the node that takes it over, which sends it.
+      expect(await queued).toBe(false);
+      const late = completedEvent();
+      a.deliver({ url: receiver.url, channelId: CHANNEL, body: late });
+      expect(await a.queued(late.id)).toBe(false);
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', guard);

@@ -235,9 +235,16 @@ export class RequestRecord {
   }
 
   /** Registers a queued webhook delivery. */
+  /** Records a webhook handed over for delivery; one already recorded (sent again by a node continuing the request) keeps its attempts. */
   addWebhook(id: string, type: WebhookType, url: string): void {
+    if (this.webhooks.has(id)) return;
     this.webhooks.set(id, { id, type, url, state: 'pending', attempts: [] });
     this.note('webhook_queued', { webhook_id: id, type, url });
+  }
+
+  /** The state of a recorded webhook, `undefined` when none has this id. */
+  webhookStateOf(id: string): WebhookEntry['state'] | undefined {
+    return this.webhooks.get(id)?.state;
   }
 
   /** Records one delivery attempt (from the dispatcher's `onAttempt`). */

@@ -264,16 +264,24 @@ export class Runner implements CoordinatorHost {
       data: lastResponse?.['data'],
     });
     const status = lastResponse?.['status'];
+    if (lastResponse !== null) {
+      // Its webhooks report what the response said, as the node that died would have.
+      run.meta = (lastResponse['meta'] as ResponseMeta | undefined) ?? null;
+      if (typeof lastResponse['seq'] === 'number') run.lastResponseSeq = lastResponse['seq'];
+    }
     if (status === 'success' || status === 'error' || status === 'cancelled' || status === 'completed') {
-      // It had ended; only the bookkeeping after the response was lost with the node.
+      // It had ended; the node may have died before its webhook reached the queue. Sent again
+      // under the same id, which the queue keeps once, so it is never sent twice.
       record.note('taken_over', { reason: 'node_lost', phase: 'finished' });
+      const webhookId = this.sendTerminalWebhook(run, status, lastResponse?.['error'] as ErrorBody | undefined);
       handle.finish();
-      this.coordinator.ended(channelId);
+      this.endOnceQueued(channelId, webhookId);
       return;
     }
     this.runs.set(channelId, run);
     record.note('taken_over', { reason: 'node_lost' });
     if (status === 'ai_generated') {
+      this.sendAiGeneratedWebhook(run);
       const deadline = spec.callbackDeadline ?? this.deps.now();
       run.callbackTimer = this.deps.timers.setTimeout(() => this.callbackTimedOut(run), Math.max(0, deadline - this.deps.now()));
       if (handle.cancelRequested) this.cancel(channelId, 'client');
@@ -579,14 +587,31 @@ export class Runner implements CoordinatorHost {
     run.callbackTimer = this.deps.timers.setTimeout(() => this.callbackTimedOut(run), this.deps.callbackTimeoutMs);
     run.handle.publish('status', { status: 'awaiting_callback' });
     run.record.setStatus('awaiting_callback', { deadline: run.record.callback.deadline });
+    this.sendAiGeneratedWebhook(run);
+    this.resolveFirst(run, payload);
+  }
+
+  /** `task.ai_generated`: the backend's cue to enrich the result and call back. */
+  private sendAiGeneratedWebhook(run: Run): void {
     this.sendWebhook(run, 'task.ai_generated', 'ai_generated', {
       ...dataField(run),
       event: run.eventName,
-      ai_response: { data: aiData },
+      ai_response: { data: run.request.workflow.schema ? run.data : { content: run.content } },
       callback_url: `${run.spec.publicBase}/v1/callback/${run.channelId}`,
       callback_required: true,
     });
-    this.resolveFirst(run, payload);
+  }
+
+  /**
+   * The terminal response's webhook (`task.completed` or `task.failed`); returns its id, or null
+   * when none is sent. A request the backend completed itself needs no webhook about it.
+   */
+  private sendTerminalWebhook(run: Run, status: unknown, error: ErrorBody | undefined): string | null {
+    if (status === 'success') return this.sendWebhook(run, 'task.completed', 'success', dataField(run));
+    if (status !== 'error' && status !== 'cancelled') return null;
+    return this.sendWebhook(run, 'task.failed', status, {
+      error: error ?? { code: ErrorCode.cancelled, message: 'the request was cancelled' },
+    });
   }
 
   private callbackTimedOut(run: Run): void {
@@ -622,23 +647,29 @@ export class Runner implements CoordinatorHost {
     this.runs.delete(run.channelId);
     run.abort?.abort(new ProviderError(ErrorCode.cancelled, 'the request has ended'));
     const payload = this.publishResponse(run, status, extra);
-    this.coordinator.ended(run.channelId);
     if (extra.error) run.record.error = extra.error;
     run.record.setStatus(status, extra.error ? { code: extra.error.code } : {});
-    const hookStatus = status === 'completed' ? null : status;
-    // A completed request was completed by the backend itself: it needs no webhook about it.
-    if (hookStatus === 'success') {
-      this.sendWebhook(run, 'task.completed', 'success', dataField(run));
-    } else if (hookStatus === 'error' || hookStatus === 'cancelled') {
-      const error = extra.error ?? { code: ErrorCode.cancelled, message: 'the request was cancelled' };
-      this.sendWebhook(run, 'task.failed', hookStatus, { error });
-    }
+    const webhookId = this.sendTerminalWebhook(run, status, extra.error);
     try {
       run.handle.finish();
     } catch (err) {
       this.deps.logger.error(`channel ${run.channelId}: finish() failed`, err);
     }
+    this.endOnceQueued(run.channelId, webhookId);
     this.resolveFirst(run, payload);
+  }
+
+  /**
+   * Gives up the request's lease once its webhook is in the queue, not before: if this node dies
+   * in between, another takes the request over and sends the webhook (see {@link takeOver}). A
+   * webhook the dispatcher dropped (reported by it) ends the request all the same.
+   */
+  private endOnceQueued(channelId: string, webhookId: string | null): void {
+    if (webhookId === null) {
+      this.coordinator.ended(channelId);
+      return;
+    }
+    void this.deps.dispatcher.queued(webhookId).then(() => this.coordinator.ended(channelId));
   }
 
   private publishResponse(
@@ -678,11 +709,15 @@ export class Runner implements CoordinatorHost {
     }
   }
 
-  private sendWebhook(run: Run, type: WebhookType, status: string, extra: Record<string, unknown>): void {
+  /** Hands a webhook to the dispatcher; returns its id, or null when there is nothing to wait for. */
+  private sendWebhook(run: Run, type: WebhookType, status: string, extra: Record<string, unknown>): string | null {
     const url = run.request.webhookUrl;
-    if (!url) return;
+    if (!url) return null;
     // One id per request and type: a node continuing the request cannot send a second one.
     const id = `evt_${sha256(`${run.channelId}:${type}`).slice(0, 32)}`;
+    // Settled already (the queue may have forgotten it since): a node continuing the request sends nothing.
+    const known = run.record.webhookStateOf(id);
+    if (known === 'delivered' || known === 'dead') return null;
     const body = {
       id,
       type,
@@ -710,6 +745,8 @@ export class Runner implements CoordinatorHost {
       // The dispatcher promises not to throw; if it does, the request itself must still end well.
       this.deps.logger.error(`webhook ${id} for ${run.channelId} could not be queued`, err);
       run.record.webhookState(id, 'dead');
+      return null;
     }
+    return id;
   }
 }

@@ -14,6 +14,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     mrRenew(...args: string[]): Result<string[], Context>;
     mrClaim(prefix: string, id: string, node: string, leaseMs: string, expiry: string): Result<string | null, Context>;
+    mrEnd(prefix: string, id: string, node: string): Result<number, Context>;
   }
 }
 
@@ -49,6 +50,15 @@ redis.call('SET', p .. 'lease:' .. id, node, 'PX', lease)
 redis.call('ZADD', p .. 'running', expiry, id)
 if redis.call('EXISTS', p .. 'ch:' .. id) == 1 then redis.call('HSET', p .. 'ch:' .. id, 'owner', node) end
 return spec
+`;
+
+/* Forgets a request that ended, unless another node took it over meanwhile (then it is theirs). */
+const END_SCRIPT = `
+local p, id, node = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('GET', p .. 'lease:' .. id) ~= node then return 0 end
+redis.call('DEL', p .. 'run:' .. id, p .. 'lease:' .. id)
+redis.call('ZREM', p .. 'running', id)
+return 1
 `;
 
 /** Options of {@link createRedisRunCoordinator}. */
@@ -95,6 +105,7 @@ class RedisRunCoordinator implements RunCoordinator {
     this.now = options.now ?? Date.now;
     options.redis.defineCommand('mrRenew', { numberOfKeys: 0, lua: RENEW_SCRIPT });
     options.redis.defineCommand('mrClaim', { numberOfKeys: 0, lua: CLAIM_SCRIPT });
+    options.redis.defineCommand('mrEnd', { numberOfKeys: 0, lua: END_SCRIPT });
   }
 
   private get nodeId(): string {
@@ -133,12 +144,10 @@ class RedisRunCoordinator implements RunCoordinator {
   }
 
   ended(channelId: string): void {
-    this.local.delete(channelId);
+    // Not this node's any more (lost, or released by close): the lease may be another node's now.
+    if (!this.local.delete(channelId)) return;
     this.options.redis
-      .multi()
-      .del(this.key('run', channelId), this.key('lease', channelId))
-      .zrem(`${this.options.prefix}running`, channelId)
-      .exec()
+      .mrEnd(this.options.prefix, channelId, this.nodeId)
       .catch((error: unknown) => this.host?.reportError(error));
   }
 

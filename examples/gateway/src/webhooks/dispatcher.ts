@@ -155,6 +155,8 @@ export function createWebhookDispatcher(options: CreateWebhookDispatcherOptions)
 
   return {
     deliver,
+    // This process's memory is the dispatcher's keeping: handed over is queued.
+    queued: (deliveryId) => Promise.resolve(entries.has(deliveryId)),
     // Oldest dead first; every id in `settled.dead` has an entry (eviction deletes both).
     async deadLetters(projectId) {
       const dead = [...settled.dead].map((id) => (entries.get(id) as Entry).delivery);

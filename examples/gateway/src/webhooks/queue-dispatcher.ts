@@ -40,13 +40,18 @@ export interface CreateQueueWebhookDispatcherOptions extends WebhookDispatcherOp
    * do so) before it drops the connections. Default 5 000 ms.
    */
   closeTimeoutMs?: number;
+  /** How long `ready()` waits for the queue and worker to reach Redis before it rejects. Default 10 000 ms. */
+  readyTimeoutMs?: number;
   /** Told of every Redis or queue failure (enqueue retried, connection lost, delivery dropped…). */
   onError?: (err: unknown) => void;
 }
 
 /** The dispatcher this module builds: the seam plus a way to wait for Redis at startup. */
 export interface QueueWebhookDispatcher extends WebhookDispatcher {
-  /** Resolves once the queue and worker are connected to Redis. */
+  /**
+   * Resolves once the queue and worker are connected to Redis; rejects with a 503
+   * `store_unavailable` GatewayError when that takes longer than `readyTimeoutMs`.
+   */
   ready(): Promise<void>;
 }
 
@@ -77,6 +82,7 @@ const BACKOFF_TYPE = 'webhook-schedule';
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_MAX_BUFFERED = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /** BullMQ's default lock; an attempt must fit in it, or the job would look stalled mid-attempt. */
 const MIN_LOCK_MS = 30_000;
 /** Enqueue failures while Redis answers: after this many the delivery is dropped and reported. */
@@ -124,6 +130,7 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
   const maxBuffered = countOption('maxBuffered', options.maxBuffered, DEFAULT_MAX_BUFFERED);
   const concurrency = countOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY);
   const closeTimeoutMs = countOption('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
+  const readyTimeoutMs = countOption('readyTimeoutMs', options.readyTimeoutMs, DEFAULT_READY_TIMEOUT_MS);
   if (concurrency < 1) throw new WebhookConfigError(WebhookConfigErrorCode.invalidOption, 'concurrency must be at least 1');
   const prefix = options.prefix ?? 'mr:';
   if (typeof prefix !== 'string') throw new WebhookConfigError(WebhookConfigErrorCode.invalidOption, 'prefix must be a string');
@@ -199,6 +206,20 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
 
   // Handed over, not in Redis yet. Keyed by webhook id, so a repeated `deliver` is one entry.
   const unqueued = new Map<string, { data: WebhookJobData; rejected: number }>();
+  // Who waits for an unqueued one to reach Redis (`queued`), and the ids lately dropped instead.
+  const waiters = new Map<string, Array<(queued: boolean) => void>>();
+  const dropped = new Set<string>();
+  const settle = (id: string, queued: boolean): void => {
+    if (queued) dropped.delete(id);
+    else {
+      dropped.add(id);
+      // Bounded like the buffer: the oldest drop is forgotten first.
+      if (dropped.size > maxBuffered) dropped.delete(dropped.values().next().value as string);
+    }
+    const waiting = waiters.get(id);
+    waiters.delete(id);
+    for (const resolve of waiting ?? []) resolve(queued);
+  };
   let flushing: Promise<void> | undefined;
   let wakeFlush: (() => void) | undefined;
   let closed = false;
@@ -214,6 +235,7 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
       const [id, entry] = batch[i] as [string, { data: WebhookJobData; rejected: number }];
       if (result.status === 'fulfilled') {
         unqueued.delete(id);
+        settle(id, true);
         return;
       }
       allIn = false;
@@ -221,6 +243,7 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
       // Redis is up yet refused this one job: retrying it forever would only repeat the error.
       if (redisAnswers && ++entry.rejected >= MAX_REJECTED_ENQUEUES) {
         unqueued.delete(id);
+        settle(id, false);
         report(new Error(`webhook ${id} dropped: Redis refused it ${MAX_REJECTED_ENQUEUES} times`));
       }
     });
@@ -258,14 +281,17 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
     const prepared = prepareDelivery(input, secret);
     const { delivery } = prepared;
     if (closed) {
+      settle(delivery.id, false);
       report(new Error(`webhook ${delivery.id} not queued: the dispatcher is closed`));
       return delivery;
     }
     if (!unqueued.has(delivery.id)) {
       if (unqueued.size >= maxBuffered) {
+        settle(delivery.id, false);
         report(new Error(`webhook ${delivery.id} dropped: ${maxBuffered} deliveries already wait for Redis`));
         return delivery;
       }
+      dropped.delete(delivery.id);
       const data: WebhookJobData = {
         id: delivery.id,
         url: delivery.url,
@@ -311,8 +337,19 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
 
   return {
     deliver,
+    queued: (deliveryId) =>
+      unqueued.has(deliveryId)
+        ? new Promise((resolve) => waiters.set(deliveryId, [...(waiters.get(deliveryId) ?? []), resolve]))
+        : Promise.resolve(!dropped.has(deliveryId)),
     get,
-    ready: () => read(async () => void (await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]))),
+    ready: () =>
+      read(async () => {
+        // BullMQ waits for Redis as long as it takes; a gateway starting up must not.
+        const connected = Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]).then(() => true);
+        if (!(await withDeadline(connected, readyTimeoutMs))) {
+          throw new Error(`the webhook queue did not reach Redis within ${readyTimeoutMs} ms`);
+        }
+      }),
     deadLetters: (projectId) =>
       read(async () => {
         // Bounded by `maxDead` (removeOnFail), so reading them all is bounded too.
@@ -360,7 +397,10 @@ export function createQueueWebhookDispatcher(options: CreateQueueWebhookDispatch
           worker.disconnect().catch(() => undefined);
         }
         producer.disconnect();
-        for (const id of unqueued.keys()) report(new Error(`webhook ${id} lost: never reached Redis before close`));
+        for (const id of unqueued.keys()) {
+          settle(id, false);
+          report(new Error(`webhook ${id} lost: never reached Redis before close`));
+        }
         unqueued.clear();
       })();
       return closeDone;

@@ -76,6 +76,13 @@ export interface WebhookDispatcher {
    * attempts). A second `deliver` of an id already known sends nothing more. Never throws.
    */
   deliver(input: WebhookDeliveryInput): WebhookDelivery;
+  /**
+   * Resolves once the delivery last handed over with this id is in the dispatcher's keeping (at
+   * once in memory; in Redis when its job is), so that losing this process cannot lose it:
+   * `true`, or `false` when it never got there (dropped and reported, or the dispatcher closed
+   * first). Never rejects.
+   */
+  queued(deliveryId: string): Promise<boolean>;
   /** Dead-lettered deliveries, oldest first; only `projectId`'s when given. */
   deadLetters(projectId?: string): Promise<WebhookDelivery[]>;
   /**
