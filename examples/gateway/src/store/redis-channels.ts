@@ -260,6 +260,9 @@ class RedisBackplane implements ChannelBackplane {
 
   // ---- writing ------------------------------------------------------------------------------
 
+  // While Redis is away the queue holds what this node's requests go on producing, no more than
+  // their channel logs hold anyway: only requests accepted before the outage produce (new ones
+  // are refused with 503), and each of them ends.
   private enqueue(op: Op): void {
     if (this.closed) return;
     this.queue.push(op);
