@@ -11,6 +11,7 @@ import { RateLimiter, type RateLimitStore } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
 import { localCoordinator, type RunCoordinator } from './runner/coordinator.js';
 import { RequestStore, type RequestLogStore } from './runner/request-store.js';
+import { createErrorThrottle } from './store/error-throttle.js';
 import { createCliRouting, type CliRouting } from './store/redis-cli-routing.js';
 import { createRedisIdempotency } from './store/redis-idempotency.js';
 import { connectRedisNode, type RedisNode } from './store/redis-node.js';
@@ -77,7 +78,13 @@ async function redisState(
   url: string,
   env: { now: () => number; timers: Timers; logger: Logger },
 ): Promise<GatewayState> {
-  const onError = (error: unknown): void => env.logger.error('redis store', error);
+  // While Redis is down every failed command reports: one full line per kind of error, then counts.
+  const storeErrors = createErrorThrottle({
+    report: (error) => env.logger.error('redis store', error),
+    summarize: (line) => env.logger.error(`redis store: ${line}`),
+    now: env.now,
+  });
+  const onError = (error: unknown): void => storeErrors.report(error);
   const node: RedisNode = await connectRedisNode({
     url,
     prefix: config.redisKeyPrefix,
@@ -124,6 +131,7 @@ async function redisState(
       await dispatcher?.close();
       await cliRouting.close();
       await node.close();
+      storeErrors.flush();
     },
   };
 }
