@@ -27,10 +27,10 @@ import type {
   GatewayRequest,
   Percentiles,
 } from './channels/protocol.js';
-import { Child } from './shared/child.js';
-import { wallNow } from './shared/clock.js';
-import { readFlags, type FlagValue } from './shared/flags.js';
-import { table } from './shared/table.js';
+import { Child } from './common/child.js';
+import { wallNow } from './common/clock.js';
+import { readFlags, type FlagValue } from './common/flags.js';
+import { table } from './common/table.js';
 
 interface Flags {
   channels: number[];

@@ -4,11 +4,11 @@
  * embedded in the delta (`t=<ms>;`) to measure production-to-receipt delay. Driven over IPC by
  * bench/channels.ts.
  */
-import { joinChannel, type ChannelTicket } from '../shared/channel-client.js';
-import { ClientSession } from '../shared/client-session.js';
-import { serveParent } from '../shared/parent.js';
-import { runPool } from '../shared/pool.js';
-import { Samples } from '../shared/samples.js';
+import { joinChannel, type ChannelTicket } from '../common/channel-client.js';
+import { ClientSession } from '../common/client-session.js';
+import { serveParent } from '../common/parent.js';
+import { runPool } from '../common/pool.js';
+import { Samples } from '../common/samples.js';
 import type { ClientReply, ClientRequest } from './protocol.js';
 
 const TOKENS_EVENT = ',"tokens",';

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../../examples/gateway/src/channels/index.js';
-import { cpuPercent, wallNow } from '../shared/clock.js';
-import { memoryReply } from '../shared/memory.js';
-import { serveParent } from '../shared/parent.js';
-import { startTokenPublisher, type TokenPublisher } from '../shared/token-publisher.js';
-import { stampToken } from '../shared/token-stamp.js';
+import { cpuPercent, wallNow } from '../common/clock.js';
+import { memoryReply } from '../common/memory.js';
+import { serveParent } from '../common/parent.js';
+import { startTokenPublisher, type TokenPublisher } from '../common/token-publisher.js';
+import { stampToken } from '../common/token-stamp.js';
 import type { ChannelTicket, FirstTokenCase, GatewayReply, GatewayRequest } from './protocol.js';
 
 const PROJECT_ID = randomUUID();

@@ -1,11 +1,11 @@
 /** Messages between the channel benchmark's orchestrator (channels.ts) and its two child processes (the gateway and the clients). */
-import type { ChannelTicket, ReadyReply } from '../shared/channel-client.js';
-import type { SessionReply, SessionRequest } from '../shared/client-session.js';
-import type { MemoryReply, MemoryRequest } from '../shared/memory.js';
-import type { Percentiles } from '../shared/samples.js';
+import type { ChannelTicket, ReadyReply } from '../common/channel-client.js';
+import type { SessionReply, SessionRequest } from '../common/client-session.js';
+import type { MemoryReply, MemoryRequest } from '../common/memory.js';
+import type { Percentiles } from '../common/samples.js';
 
-export type { ChannelTicket } from '../shared/channel-client.js';
-export type { Percentiles } from '../shared/samples.js';
+export type { ChannelTicket } from '../common/channel-client.js';
+export type { Percentiles } from '../common/samples.js';
 
 /** `hub`: the channel hub under test. `bare-ws`: the anchor, a plain `ws` server with no hub. */
 export type GatewayMode = 'hub' | 'bare-ws';

@@ -3,8 +3,8 @@
  * Phoenix client; every `tokens` frame's deltas carry the time each token was due (`t=<ms>;`), and
  * receipt minus that is the delivery latency (one machine, one clock). Driven over IPC by run.ts.
  */
-import { ClientSession } from '../shared/client-session.js';
-import { serveParent } from '../shared/parent.js';
+import { ClientSession } from '../common/client-session.js';
+import { serveParent } from '../common/parent.js';
 import type { ClientReply, ClientRequest } from './protocol.js';
 
 const session = new ClientSession();

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createChannelHub, type ChannelHandle, type ChannelHub } from '../../../examples/gateway/src/channels/index.js';
 import { connectRedisNode, type RedisNode } from '../../../examples/gateway/src/store/redis-node.js';
-import { cpuMsSince, wallNow } from '../shared/clock.js';
-import { memoryReply } from '../shared/memory.js';
-import { serveParent } from '../shared/parent.js';
-import { runPool } from '../shared/pool.js';
-import { startTokenPublisher, type TokenPublisher } from '../shared/token-publisher.js';
+import { cpuMsSince, wallNow } from '../common/clock.js';
+import { memoryReply } from '../common/memory.js';
+import { serveParent } from '../common/parent.js';
+import { runPool } from '../common/pool.js';
+import { startTokenPublisher, type TokenPublisher } from '../common/token-publisher.js';
 import type { ChannelTicket, NodeReply, NodeRequest, NodeStore } from './protocol.js';
 
 const PROJECT_ID = randomUUID();

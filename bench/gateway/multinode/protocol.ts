@@ -2,12 +2,12 @@
  * Messages between the multi-node benchmark's orchestrator (run.ts) and its child processes (the
  * gateway nodes and the clients).
  */
-import type { ReadyReply } from '../shared/channel-client.js';
-import type { SessionReply, SessionRequest } from '../shared/client-session.js';
-import type { MemoryReply, MemoryRequest } from '../shared/memory.js';
+import type { ReadyReply } from '../common/channel-client.js';
+import type { SessionReply, SessionRequest } from '../common/client-session.js';
+import type { MemoryReply, MemoryRequest } from '../common/memory.js';
 
-export type { ChannelTicket } from '../shared/channel-client.js';
-export type { Percentiles } from '../shared/samples.js';
+export type { ChannelTicket } from '../common/channel-client.js';
+export type { Percentiles } from '../common/samples.js';
 
 /** Where a node keeps its channels: its own memory, or a Redis shared with other nodes. */
 export type NodeStore = { kind: 'memory' } | { kind: 'redis'; url: string; prefix: string };

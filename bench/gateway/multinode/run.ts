@@ -15,10 +15,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { relative } from 'node:path';
 import { connectRedis, type RedisClient } from '../../../examples/gateway/src/store/redis.js';
 import { findRedisServer, startRedisServer, type RedisServer } from '../../../examples/gateway/test/redis.helpers.js';
-import { Child } from '../shared/child.js';
-import { wallNow } from '../shared/clock.js';
-import { readFlags, type FlagValue } from '../shared/flags.js';
-import { table } from '../shared/table.js';
+import { Child } from '../common/child.js';
+import { wallNow } from '../common/clock.js';
+import { readFlags, type FlagValue } from '../common/flags.js';
+import { table } from '../common/table.js';
 import { diffCalls, parseCommandStats, totalCalls, type CommandCalls } from './command-stats.js';
 import type { ClientReply, ClientRequest, NodeReply, NodeRequest, NodeStore, Percentiles } from './protocol.js';
 
